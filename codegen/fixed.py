@@ -103,6 +103,9 @@ class FixedType:
             _, u, w, i, q, o, n = m.groups()
             q = q or "AP_TRN"
             o = o or "AP_WRAP"
+            # hls4ml prints modes without the prefix: fixed<18,8,RND,SAT,0>
+            q = q if q.startswith("AP_") else "AP_" + q
+            o = o if o.startswith("AP_") else "AP_" + o
             if q not in ROUNDING_MODES:
                 raise PrecisionError(
                     f"precision {text!r}: unknown rounding mode {q!r}; expected one of {', '.join(ROUNDING_MODES)}"
