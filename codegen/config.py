@@ -198,6 +198,9 @@ def config_from_graph(graph: Graph, granularity: str = "model", default_precisio
     _strategy(default_strategy, "default_strategy")
     cfg: dict = {"Model": {"Precision": {"default": default_precision}, "ReuseFactor": int(default_reuse_factor),
                            "Strategy": default_strategy.capitalize(), "IOType": "io_parallel"}}
+    for layer in graph:
+        cons = graph.consumers(layer.name)
+        layer.attrs["_feeds_batchnorm"] = layer.is_matrix and len(cons) == 1 and cons[0].kind == "BatchNormalization"
     if granularity == "type":
         types: dict = {}
         for layer in graph:
@@ -230,6 +233,8 @@ def _layer_default(layer: Layer, var: str, default_precision: str) -> str:
         return "auto"
     if var == "result" and layer.kind in ("Dense", "Conv1D", "Conv2D") and layer.attrs.get("quantized"):
         return "auto"  # a QKeras layer's output is exact until its quantized activation
+    if var == "result" and layer.attrs.get("_feeds_batchnorm"):
+        return "auto"  # lets fuse_batchnorm fold the BatchNormalization in (as hls4ml does)
     return default_precision
 
 
