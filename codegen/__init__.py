@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 
 from .config import ConfigError, config_from_graph, config_from_keras
+from .describe import DescriptionError, graph_from_description
+from .facts import design_facts, layer_facts
 from .fixed import FixedType, PrecisionError
 from .frontend import UnsupportedLayerError, UnsupportedQuantizer, keras_to_graph
 from .ir import Graph, Layer, LayerConfig
@@ -22,6 +24,7 @@ __all__ = [
     "FixedType", "PrecisionError", "ConfigError", "UnsupportedLayerError", "UnsupportedQuantizer",
     "ReuseFactorError", "OutputDirError", "Graph", "Layer", "LayerConfig", "HLSModel",
     "config_from_keras", "config_from_graph", "convert", "valid_reuse_factors", "snap_reuse_factor",
+    "DescriptionError", "graph_from_description", "layer_facts", "design_facts", "keras_to_graph",
 ]
 
 __version__ = "0.1.0"
@@ -30,7 +33,7 @@ __version__ = "0.1.0"
 def convert(model, config: dict | None = None, output_dir="prj", part: str = "xcu250-figd2104-2L-e",
             clock_period: float = 5.0, io_type: str = "io_parallel", project_name: str = "myproject",
             backend: str = "Vitis") -> HLSModel:
-    """Convert a tf.keras/QKeras model (or a :class:`Graph`) into an :class:`HLSModel`.
+    """Convert a tf.keras/QKeras model, a :class:`Graph` or a design description into an :class:`HLSModel`.
 
     ``config`` is an hls4ml-style dict (see :mod:`codegen.config`); ``None`` means ``ap_fixed<16,6>`` and
     reuse factor 1 everywhere.
@@ -42,6 +45,11 @@ def convert(model, config: dict | None = None, output_dir="prj", part: str = "xc
         raise ConfigError(f"io_type {io_type!r} is not supported yet; only io_parallel")
     if isinstance(model, Graph):
         graph = copy.deepcopy(model)
+    elif isinstance(model, dict):  # a weightless description (see codegen.describe)
+        graph = graph_from_description(model, name=project_name)
+        config = config if config is not None else model.get("config")
+        part = model.get("part", part)
+        clock_period = model.get("clock_period", clock_period)
     else:
         graph = keras_to_graph(model, name=project_name)
     graph.name = project_name

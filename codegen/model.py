@@ -103,7 +103,7 @@ class HLSModel:
         if not self._written:
             self.write()
         so = build(self.output_dir)
-        self._lib = CSimLibrary(so, self.graph)
+        self._lib = CSimLibrary(self.output_dir, so)
         return so
 
     def _csim(self):

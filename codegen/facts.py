@@ -1,0 +1,76 @@
+"""Per-layer facts of a converted graph: what datasets store and what the estimators learn from.
+
+    >>> facts = layer_facts(hm.graph)          # doctest: +SKIP
+    >>> facts[1]["kind"], facts[1]["n_in"], facts[1]["reuse"]   # doctest: +SKIP
+    ('Dense', 16, 4)
+
+Every fact dict has the keys of :data:`FACT_KEYS`. For convolutions ``n_in`` is kernel elements x input
+channels and ``n_out`` the filters (the matrix one output position multiplies by), ``out_pixels`` the output
+positions. Layers without weights have ``n_in`` = input size, ``n_out`` = output size, zero params.
+"""
+from __future__ import annotations
+
+import math
+
+from .ir import Graph, Layer
+
+__all__ = ["FACT_KEYS", "layer_facts", "design_facts"]
+
+FACT_KEYS = (
+    "name", "kind", "n_in", "n_out", "out_pixels", "params", "nonzero_params", "weight_bits",
+    "weight_integer_bits", "bias_bits", "input_bits", "input_integer_bits", "result_bits", "result_integer_bits",
+    "accum_bits", "accum_integer_bits", "reuse", "strategy", "activation",
+)
+
+
+def _one(graph: Graph, layer: Layer) -> dict:
+    p = layer.precision
+    src = graph[layer.inputs[0]] if layer.inputs else None
+    in_t = src.result_type if src is not None else p.get("result")
+    rt = p.get("result", in_t)
+    if layer.is_matrix:
+        n_in, n_out = layer.matrix_shape()
+        bias = layer.weights.get("bias")
+        params = int(layer.weights["kernel"].size) + (int(bias.size) if bias is not None else 0)
+        nonzero = int(layer.attrs.get("nonzero", layer.nonzero_weights())) + (
+            int((bias != 0).sum()) if bias is not None else 0)
+    else:
+        n_in = src.size if src is not None else layer.size
+        n_out = layer.size
+        params = sum(int(w.size) for w in layer.weights.values())
+        nonzero = sum(int((w != 0).sum()) for w in layer.weights.values())
+    wt = p.get("weight") or p.get("scale")
+    bt = p.get("bias")
+    at = p.get("accum")
+    return {
+        "name": layer.name,
+        "kind": layer.kind,
+        "n_in": int(n_in),
+        "n_out": int(n_out),
+        "out_pixels": int(layer.out_positions()) if layer.is_matrix else 1,
+        "params": int(params),
+        "nonzero_params": int(nonzero),
+        "weight_bits": wt.width if wt else 0,
+        "weight_integer_bits": wt.integer if wt else 0,
+        "bias_bits": bt.width if bt else 0,
+        "input_bits": in_t.width if in_t else 0,
+        "input_integer_bits": in_t.integer if in_t else 0,
+        "result_bits": rt.width if rt else 0,
+        "result_integer_bits": rt.integer if rt else 0,
+        "accum_bits": at.width if at else 0,
+        "accum_integer_bits": at.integer if at else 0,
+        "reuse": int(layer.config.reuse_factor),
+        "strategy": layer.config.strategy,
+        "activation": layer.attrs.get("activation", "linear") if layer.kind == "Activation" else "linear",
+    }
+
+
+def layer_facts(graph: Graph) -> list[dict]:
+    """One fact dict per layer (Input included), in graph order."""
+    return [_one(graph, l) for l in graph]
+
+
+def design_facts(graph: Graph) -> dict:
+    """The design-level record: layer facts plus part, clock and io type."""
+    return {"layers": layer_facts(graph), "part": graph.part, "clock_period": float(graph.clock_period),
+            "io_type": graph.io_type}

@@ -1,0 +1,125 @@
+"""Sweeps: validation before any work, a real small sweep with yosys, resume, SIGKILL safety, Dask."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dse.dataset import Dataset
+from dse.sweep import load_sweep, run_sweep
+from dse.yamlfile import SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "studies" / "sweep_tiny.yml"
+
+
+def _write(tmp_path, text: str) -> Path:
+    p = tmp_path / "sweep.yml"
+    p.write_text(text)
+    return p
+
+
+BASE = """name: t
+output: {out}
+backend: yosys
+architectures:
+  - layers: [{{type: Dense, n_in: 4, n_out: 2}}]
+precision:
+  weight_bits: [4]
+"""
+
+
+@pytest.mark.parametrize("extra, key, line", [
+    ("colour: blue\n", "colour", 8),
+    ("precision:\n  weight_bits: [4, -2]\n", "precision.weight_bits[1]", None),
+    ("backend: quartus\n", "backend", None),
+])
+def test_bad_sweep_file_fails_before_synthesis(tmp_path, extra, key, line):
+    out = tmp_path / "ds.parquet"
+    text = BASE.format(out=out)
+    if extra.startswith("precision"):
+        text = text.replace("precision:\n  weight_bits: [4]\n", extra)
+    elif extra.startswith("backend"):
+        text = text.replace("backend: yosys\n", extra)
+    else:
+        text += extra
+    p = _write(tmp_path, text)
+    with pytest.raises(SpecError) as e:
+        run_sweep(load_sweep(p), workers=1, progress=False)
+    msg = str(e.value)
+    assert key in msg and "line" in msg, msg
+    if line:
+        assert f"line {line}" in msg
+    assert not out.exists()
+
+
+def test_cli_reports_spec_error_with_line(tmp_path):
+    p = _write(tmp_path, BASE.format(out=tmp_path / "x.parquet").replace("backend: yosys", "backend: foo"))
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "sweep", str(p)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2
+    assert "backend (line 3)" in r.stderr and "foo" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "tiny.parquet"
+    stats = run_sweep(load_sweep(TINY), workers=2, output=str(out), progress=False)
+    return out, stats
+
+
+def test_small_sweep_end_to_end(tiny_dataset):
+    out, stats = tiny_dataset
+    df = Dataset(out).read()
+    assert stats["synthesized"] == len(df) == 8
+    assert (df["status"] == "ok").all(), df[["name", "status", "error"]]
+    assert df["design_hash"].is_unique
+    assert (df["lut"] > 0).all() and (df["tool"] == "yosys").all()
+    assert df["tool_version"].str.contains("Yosys").all()
+    facts = json.loads(df["layers"].iloc[0])
+    assert facts[1]["kind"] == "Dense" and facts[1]["n_in"] in (4, 6)
+    for col in ("config", "description", "timestamp", "host", "part", "clock_period", "latency_max", "ii"):
+        assert col in df
+
+
+def test_rerun_synthesizes_nothing(tiny_dataset):
+    out, _ = tiny_dataset
+    stats = run_sweep(load_sweep(TINY), workers=2, output=str(out), progress=False)
+    assert stats["synthesized"] == 0 and stats["cached"] == 8
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    out = tmp_path / "killed.parquet"
+    cmd = [sys.executable, "-m", "dse.cli", "sweep", str(TINY), "--workers", "1", "--output", str(out),
+           "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out.exists() and len(Dataset(out).read()) >= 2):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = Dataset(out).read()
+    assert 2 <= len(before) < 8 and before["design_hash"].is_unique
+    stats = run_sweep(load_sweep(TINY), workers=2, output=str(out), progress=False)
+    after = Dataset(out).read()
+    assert len(after) == 8 and after["design_hash"].is_unique
+    assert stats["synthesized"] == 8 - len(before)
+    assert set(before["design_hash"]) <= set(after["design_hash"])
+
+
+def test_dask_local_cluster_gives_same_rows(tiny_dataset, tmp_path):
+    out, _ = tiny_dataset
+    dout = tmp_path / "dask.parquet"
+    run_sweep(load_sweep(TINY), dask_address="local", output=str(dout), progress=False)
+    a = Dataset(out).read().set_index("design_hash").sort_index()
+    b = Dataset(dout).read().set_index("design_hash").sort_index()
+    assert list(a.index) == list(b.index)
+    cols = ["lut", "ff", "dsp", "bram_18k", "latency_max", "ii", "status"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
