@@ -47,13 +47,15 @@ def _build(tf, seed: int):
         x = L.Flatten(name="flat")(x)
         x = L.Dense(int(rng.integers(2, 6)), activation=str(rng.choice(acts)), name="fc")(x)
     elif kind == "conv2d":
-        x = inp = L.Input((int(rng.integers(5, 9)), int(rng.integers(5, 9)), int(rng.integers(1, 3))))
-        x = L.Conv2D(int(rng.integers(2, 5)), int(rng.integers(1, 4)), padding=str(rng.choice(["valid", "same"])),
-                     activation="relu", name="c1")(x)
+        h, w = int(rng.integers(5, 9)), int(rng.integers(5, 9))
+        x = inp = L.Input((h, w, int(rng.integers(1, 3))))
+        k1, pad = int(rng.integers(1, 4)), str(rng.choice(["valid", "same"]))
+        x = L.Conv2D(int(rng.integers(2, 5)), k1, padding=pad, activation="relu", name="c1")(x)
+        side = (min(h, w) - (k1 - 1 if pad == "valid" else 0)) // 2  # after the 2x2 max pooling
         if rng.random() < 0.5:
             x = L.BatchNormalization(name="bn")(x)
         x = L.MaxPooling2D(2, name="p1")(x)
-        x = L.Conv2D(int(rng.integers(2, 4)), 2, name="c2")(x)
+        x = L.Conv2D(int(rng.integers(2, 4)), min(2, side), name="c2")(x)
         x = (L.GlobalAveragePooling2D(name="gp") if rng.random() < 0.5 else L.Flatten(name="flat"))(x)
         x = L.Dense(int(rng.integers(2, 6)), name="fc")(x)
     elif kind == "merge":

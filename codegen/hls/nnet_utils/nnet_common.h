@@ -7,6 +7,9 @@
 
 #include "ap_fixed.h"
 #include "ap_int.h"
+#ifndef __SYNTHESIS__
+#include <initializer_list>
+#endif
 
 #if defined(__GNUC__) && !defined(__SYNTHESIS__)
 #define NNET_HIDDEN __attribute__((visibility("hidden")))
@@ -78,8 +81,23 @@ template <int n_table, int range_log2, class x_T> inline unsigned lut_index(x_T 
     return (unsigned)q.range(idx_bits - 1, 0).to_uint64();
 }
 
-// ---------------------------------------------------------------- layer output tracing (csim only)
+// ---------------------------------------------------------------- constants and tracing (C simulation only)
 #ifndef __SYNTHESIS__
+// rom<T, N>: the C-simulation form of a constant array (firmware/weights/*.h). Brace-initializing N ap_fixed
+// objects makes g++ spend seconds per thousand elements; this class takes the same exact double constants
+// as one static array and converts them in a loop at load time. Synthesis sees a plain `const T x[N]`.
+template <class T, int N> struct rom {
+    T data[N];
+    rom(std::initializer_list<double> values) {
+        int i = 0;
+        for (const double *v = values.begin(); v != values.end() && i < N; ++v)
+            data[i++] = from_double<T>(*v);
+        for (; i < N; i++)
+            data[i] = 0;
+    }
+    operator const T *() const { return data; }
+};
+
 // trace_outputs[k] (when both are non-null) receives layer k's output as doubles; set by the bridge.
 // Defined in firmware/<project>.cpp; thread-local so that concurrent predictions do not interfere.
 extern thread_local NNET_HIDDEN double **trace_outputs;

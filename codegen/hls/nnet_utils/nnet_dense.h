@@ -19,6 +19,7 @@ struct dense_config {
     typedef float accum_t;
     static const unsigned n_in = 10;
     static const unsigned n_out = 10;
+    static const unsigned n_pos = 1; // positions the matrix is applied to (dense_positions)
     static const unsigned reuse_factor = 1;
     static const unsigned n_zeros = 0;
     static const unsigned multiplier_limit = 100;
@@ -78,7 +79,6 @@ template <class data_T, class res_T, typename CONFIG_T>
 void dense_resource(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
                     const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
-    static const int n_in = CONFIG_T::n_in;
     static const int n_out = CONFIG_T::n_out;
     static const int n_w = CONFIG_T::n_in * CONFIG_T::n_out;
     static const int rf = CONFIG_T::reuse_factor;
@@ -140,6 +140,27 @@ void dense(data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
         dense_resource<data_T, res_T, CONFIG_T>(data, res, weights, biases);
     } else {
         dense_latency<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+    }
+}
+
+// Dense applied to each of n_pos positions (Keras Dense on an input of rank > 1 acts on the last axis).
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_positions(data_T data[CONFIG_T::n_pos * CONFIG_T::n_in], res_T res[CONFIG_T::n_pos * CONFIG_T::n_out],
+                     const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
+                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
+    data_T x[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=x complete
+    res_T y[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=y complete
+Positions:
+    for (unsigned p = 0; p < CONFIG_T::n_pos; p++) {
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+            x[i] = data[p * CONFIG_T::n_in + i];
+        }
+        dense<data_T, res_T, CONFIG_T>(x, y, weights, biases);
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            res[p * CONFIG_T::n_out + j] = y[j];
+        }
     }
 }
 

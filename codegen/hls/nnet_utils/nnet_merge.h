@@ -6,6 +6,7 @@
 #define NNET_MERGE_H_
 
 #include "nnet_common.h"
+#include <utility>
 
 namespace nnet {
 
@@ -13,19 +14,25 @@ struct merge_config {
     static const unsigned n_elem = 10;
 };
 
-// exact sum of in0[i] + in1[i] + ... (each '+' of ap_fixed values is exact)
-template <class T0, class T1> inline auto sum_at(unsigned i, T0 *a, T1 *b) { return a[i] + b[i]; }
-
-template <class T0, class T1, class T2, class... Ts> inline auto sum_at(unsigned i, T0 *a, T1 *b, T2 *c, Ts *...rest) {
-    return a[i] + sum_at(i, b, c, rest...);
-}
+// exact_sum<T0, T1, ...>::at(i, in0, in1, ...) = in0[i] + in1[i] + ... in the exact (widened) ap_fixed type
+// that ap_fixed's operator+ produces. Plain C++11 (no deduced return types) for the HLS front end.
+template <class T0, class... Ts> struct exact_sum;
+template <class T0> struct exact_sum<T0> {
+    typedef T0 type;
+    static type at(unsigned i, T0 *a) { return a[i]; }
+};
+template <class T0, class T1, class... Ts> struct exact_sum<T0, T1, Ts...> {
+    typedef exact_sum<T1, Ts...> rest_t;
+    typedef decltype(std::declval<T0 &>() + std::declval<typename rest_t::type &>()) type;
+    static type at(unsigned i, T0 *a, T1 *b, Ts *...rest) { return a[i] + rest_t::at(i, b, rest...); }
+};
 
 // add<res_T, CONFIG_T>(res, in0, in1, ...): two or more inputs of CONFIG_T::n_elem elements each.
 template <class res_T, typename CONFIG_T, class... Ins> void add(res_T res[CONFIG_T::n_elem], Ins *...ins) {
     #pragma HLS PIPELINE
     for (unsigned i = 0; i < CONFIG_T::n_elem; i++) {
         #pragma HLS UNROLL
-        res[i] = sum_at(i, ins...);
+        res[i] = exact_sum<Ins...>::at(i, ins...);
     }
 }
 
