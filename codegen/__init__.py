@@ -19,12 +19,14 @@ from .ir import Graph, Layer, LayerConfig
 from .model import HLSModel, OutputDirError
 from .passes import default_passes, run_passes
 from .reuse import ReuseFactorError, snap_reuse_factor, valid_reuse_factors as _valid_reuse_factors
+from .synth import SynthesisToolNotFound, SynthResult, parse_report, synthesize
 
 __all__ = [
     "FixedType", "PrecisionError", "ConfigError", "UnsupportedLayerError", "UnsupportedQuantizer",
     "ReuseFactorError", "OutputDirError", "Graph", "Layer", "LayerConfig", "HLSModel",
     "config_from_keras", "config_from_graph", "convert", "valid_reuse_factors", "snap_reuse_factor",
     "DescriptionError", "graph_from_description", "layer_facts", "design_facts", "keras_to_graph",
+    "synthesize", "parse_report", "SynthResult", "SynthesisToolNotFound",
 ]
 
 __version__ = "0.1.0"

@@ -39,9 +39,11 @@ def test_batchnorm_fused_when_directly_after_dense(tf, rng, tmp_path):
                              L.Activation("relu", name="r")])
     m.layers[1].set_weights([rng.normal(size=(6,)), rng.normal(size=(6,)), rng.normal(size=(6,)),
                              rng.uniform(0.5, 2, size=6)])
-    hm = codegen.convert(m, config=codegen.config_from_keras(m, default_precision="ap_fixed<32,12>"),
-                         output_dir=tmp_path)
+    cfg = codegen.config_from_keras(m, granularity="name", default_precision="ap_fixed<32,12>")
+    assert cfg["LayerName"]["fc"]["Precision"]["result"] == "auto"  # what lets the BN fold in, as in hls4ml
+    hm = codegen.convert(m, config=cfg, output_dir=tmp_path)
     assert [l.kind for l in hm.graph] == ["Input", "Dense", "Activation"]
+    assert str(hm.graph["fc"].result_type) == "ap_fixed<32,12>"  # the BN's result type
     X = rng.normal(size=(200, 8))
     assert np.abs(hm.predict(X) - m.predict(X, verbose=0)).max() < 1e-3
 

@@ -98,6 +98,14 @@ def matvec_accumulate(x: np.ndarray, xt: FixedType, w: np.ndarray, wt: FixedType
         if wrap or fits:
             prod = shift(_matmul_exact(x, w, sum_bits, at.width if wrap else None), s)
             return _overflow(add(prod, acc0), at)
+    wrap = at.saturation == "AP_WRAP"
+    if s < 0 and at.rounding in ("AP_TRN", "AP_RND") and xb + wb <= FLOAT_EXACT_BITS:
+        # products lose fractional bits: round each one (exactly, in float64), then sum; valid when the
+        # accumulator wraps (modular) or no partial sum can reach its limits
+        prod_bits = max(xb + wb + s, 0) + 1  # |rounded product| <= 2**prod_bits
+        total_bits = max(prod_bits + max(n_in, 1).bit_length(), bits(acc0)) + 1
+        if (wrap or (at.signed and total_bits <= at.width - 1)) and total_bits <= FLOAT_EXACT_BITS:
+            return _overflow(add(_rounded_products_sum(x, w, s, at.rounding), acc0), at)
     # general path: one input at a time, every product and partial sum cast to the accumulator type
     acc = np.broadcast_to(acc0, (x.shape[0], n_out)).copy()
     wide = xb + wb >= SAFE_BITS
@@ -110,3 +118,22 @@ def matvec_accumulate(x: np.ndarray, xt: FixedType, w: np.ndarray, wt: FixedType
         p = cast(xs[:, i:i + 1] * row, fp, at)
         acc = _overflow(add(acc, p), at)
     return acc
+
+
+def _rounded_products_sum(x: np.ndarray, w: np.ndarray, s: int, rounding: str, block: int = 1 << 22) -> np.ndarray:
+    """``sum_i round(x_i * w_ij * 2**s)`` with AP_TRN (floor) or AP_RND (half up) rounding, exact in float64."""
+    xf, wf = x.astype(np.float64), w.astype(np.float64)
+    half = 0.5 if rounding == "AP_RND" else 0.0
+    scale = 2.0 ** s
+    n, n_in = xf.shape
+    n_out = wf.shape[1]
+    out = np.zeros((n, n_out))
+    rows = max(1, block // max(n_in * n_out, 1))
+    nz = np.flatnonzero(np.any(wf != 0, axis=1))  # inputs whose weights are all zero add nothing
+    xf, wf = xf[:, nz], wf[nz]
+    for r in range(0, n, rows):
+        prod = xf[r:r + rows, :, None] * (wf[None] * scale)
+        if half:
+            prod += half
+        out[r:r + rows] = np.floor(prod, out=prod).sum(axis=1)
+    return out.astype(np.int64)

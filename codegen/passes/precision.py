@@ -71,6 +71,32 @@ def _auto_result(layer: Layer, p: dict[str, FixedType], ins: list[FixedType]) ->
     return FixedType.parse(DEFAULT_PRECISION)
 
 
+def _cast_pairs(layer: Layer, p: dict[str, FixedType], ins: list[FixedType]):
+    """(source, target, what) for the casts a layer performs that could lose every source bit."""
+    if layer.is_matrix:
+        xt, wt = ins[0], p["weight"]
+        prod = FixedType(xt.width + wt.width, xt.integer + wt.integer)
+        return [(prod, p["accum"], "product -> accum"), (p["accum"], p["result"], "accum -> result")]
+    if layer.kind == "Activation" and layer.attrs.get("activation") in ("relu", "linear"):
+        return [(ins[0], p["result"], "input -> result")]
+    if layer.kind == "Activation" and "table" in p:
+        return [(p["table"], p["result"], "table -> result")]
+    if layer.kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D", "Concatenate") \
+            and layer.attrs.get("op", "max") == "max":
+        return [(t, p["result"], "input -> result") for t in ins]
+    return []
+
+
+def _check_casts(layer: Layer, p: dict[str, FixedType], ins: list[FixedType]) -> None:
+    """Xilinx ap_types assert (abort) when a rounding cast drops all the bits of its source; refuse those."""
+    for src, dst, what in _cast_pairs(layer, p, ins):
+        if dst.rounding != "AP_TRN" and src.frac - dst.frac >= src.width:
+            raise ConfigError(
+                f"layer {layer.name!r}: the {what} cast {src} -> {dst} rounds away every bit of its source; "
+                "Xilinx ap_types cannot do that (it asserts). Use AP_TRN for the target, or give the target more "
+                "fractional bits")
+
+
 def infer_precision(graph: Graph) -> Graph:
     """Build every layer's LayerConfig from ``attrs['settings']``, resolving ``auto`` in topological order."""
     for layer in graph:
@@ -96,6 +122,7 @@ def infer_precision(graph: Graph) -> Graph:
                 p["result"] = FixedType.parse(DEFAULT_PRECISION)
             else:
                 p["result"] = _auto_result(layer, p, ins)
+        _check_casts(layer, p, ins)
         layer.config = LayerConfig(precision=p, reuse_factor=s.reuse_factor, strategy=s.strategy,
                                    table_size=s.table_size)
         layer.attrs.pop("_raw_cache", None)
