@@ -1,0 +1,382 @@
+"""Features of a design (a list of per-layer *fact* dicts) for the surrogate models.
+
+A design is ``{"layers": [fact, ...], "part": str, "clock_period": float, "io_type": "io_parallel"}``
+and a fact is a flat dict describing one layer after the converter's passes (see :data:`FACT_KEYS`)::
+
+    >>> fact = dict(name="fc1", kind="Dense", n_in=16, n_out=64, out_pixels=1, params=1088,
+    ...             nonzero_params=1088, weight_bits=8, weight_integer_bits=3, bias_bits=8,
+    ...             input_bits=8, input_integer_bits=3, result_bits=8, result_integer_bits=3,
+    ...             accum_bits=8, accum_integer_bits=3, reuse=64, strategy="resource",
+    ...             activation="relu")
+    >>> layer_features(fact)["multipliers"]
+    16.0
+    >>> design_features({"layers": [fact], "part": "xcu250", "clock_period": 5.0,
+    ...                  "io_type": "io_parallel"})["sum_multipliers"]
+    16.0
+
+Definitions (per layer; ``weights`` = ``n_in*n_out`` for Dense/Conv, ``n_out`` for
+BatchNormalization, 0 for layers without multiplications):
+
+- ``nz_frac = nonzero_params / params`` (1 when ``params == 0``); ``nz_weights = weights * nz_frac``.
+- ``multipliers = ceil(nz_weights / reuse)``: multipliers needed when zero weights are skipped (the
+  compiler drops products by constant zeros under the Latency strategy); ``block_factor =
+  ceil(weights / reuse)``: what hls4ml's Resource strategy instantiates (zeros stay in its weight ROM);
+  ``mult_units`` = ``block_factor`` for Resource, ``multipliers`` for Latency layers.
+- ``nonzero_mults = nz_weights * out_pixels``: nonzero products per inference.
+- ``product_bits = input_bits + weight_bits``; ``bops = nonzero_mults * input_bits * weight_bits``;
+  ``mult_area = mult_units * input_bits * weight_bits``.
+- ``dsp_mult_est = mult_units`` where ``product_bits > 12`` else 0 (Vitis maps small products to
+  LUTs: in the wa-hls4ml data 6-bit x 6-bit products almost never use a DSP, 8 x 8 always do).
+- ``weight_storage_bits = nonzero_params * weight_bits``; ``rom_bits = weights * weight_bits``;
+  ``bram18_rom_est``: 18-Kbit blocks for a ROM ``block_factor*weight_bits`` wide and ``reuse``
+  deep (hls4ml reshapes the weights that way), best BRAM18 aspect ratio.
+- ``cycles_est = reuse * out_pixels`` for matrix layers, 1 otherwise (hls4ml Resource strategy:
+  one matrix-vector product takes ``reuse`` cycles plus a few of pipeline depth).
+
+Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
+``is_first_matrix``, ``is_last_matrix``), so Input / Activation facts do not shift it. Features named in
+:data:`SPARSITY_FEATURES` depend on pruning.
+
+Design features aggregate layer features (sums/maxima of extensive quantities, mean/min/max of
+bit widths), add rule4ml-style per-kind counts and means, and log1p of the main sums.
+Everything is computed with vectorized numpy so thousands of designs featurize in milliseconds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FACT_KEYS",
+    "KINDS",
+    "ACTIVATIONS",
+    "FactTable",
+    "fact_table",
+    "layer_feature_matrix",
+    "design_feature_matrix",
+    "layer_features",
+    "design_features",
+    "architecture_key",
+    "SPARSITY_FEATURES",
+    "MATRIX_KINDS",
+]
+
+#: keys every per-layer fact dict carries (the converter / sweep interface)
+FACT_KEYS: tuple[str, ...] = (
+    "name", "kind", "n_in", "n_out", "out_pixels", "params", "nonzero_params",
+    "weight_bits", "weight_integer_bits", "bias_bits", "input_bits", "input_integer_bits",
+    "result_bits", "result_integer_bits", "accum_bits", "accum_integer_bits",
+    "reuse", "strategy", "activation",
+)
+_NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name", "kind", "strategy", "activation"))
+
+#: layer kinds with a fixed feature slot; anything else counts as "Other"
+KINDS: tuple[str, ...] = (
+    "Input", "Dense", "Conv1D", "Conv2D", "BatchNormalization", "Activation", "Pooling1D", "Pooling2D",
+    "GlobalPooling1D", "GlobalPooling2D", "Reshape", "Add", "Concatenate", "Other",
+)
+MATRIX_KINDS = frozenset({"Dense", "Conv1D", "Conv2D"})
+ACTIVATIONS: tuple[str, ...] = ("linear", "relu", "softmax", "sigmoid", "tanh", "other")
+#: fnmatch patterns of the features that depend on the number of nonzero weights (pruning); a surrogate
+#: trained on unpruned designs only should exclude them (see estimators.training.EXCLUDE)
+SPARSITY_FEATURES: tuple[str, ...] = (
+    "*nonzero*", "*nz_*", "nz_frac", "*multipliers*", "*bops*", "*weight_storage_bits*",
+)
+
+_KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+_ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
+_MATRIX_INDEX = [_KIND_INDEX[k] for k in sorted(MATRIX_KINDS)]
+# BRAM18 ROM aspect ratios (width, depth)
+_BRAM18_MODES = ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512))
+
+
+@dataclass(frozen=True)
+class FactTable:
+    """Columnar view of the facts of many designs (one row per layer)."""
+
+    num: dict[str, np.ndarray]  #: numeric fact fields, float64
+    kind: np.ndarray  #: index into KINDS
+    activation: np.ndarray  #: index into ACTIVATIONS
+    resource: np.ndarray  #: 1.0 when strategy == "resource"
+    design: np.ndarray  #: design index of each layer row
+    position: np.ndarray  #: 0-based layer position inside its design
+    n_designs: int
+    clock_period: np.ndarray  #: per design
+    io_parallel: np.ndarray  #: per design (1.0 for io_parallel)
+    names: list[str]  #: layer names (row order)
+    parts: list[str]  #: per design
+    io_types: list[str]  #: per design
+    is_matrix: np.ndarray  #: bool per layer row: Dense / Conv1D / Conv2D
+    n_matrix: np.ndarray  #: per design: number of matrix layers (the network depth)
+
+    @property
+    def n_layers(self) -> np.ndarray:
+        """Number of layer facts of each design (Input and Activation facts included)."""
+        return np.bincount(self.design, minlength=self.n_designs).astype(float)
+
+
+
+def _layers_of(design: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    try:
+        layers = design["layers"]
+    except (KeyError, TypeError, IndexError):
+        layers = None
+    if not layers:
+        raise ValueError("a design must be a dict with a non-empty 'layers' list of fact dicts")
+    return layers
+
+
+_get_numeric = itemgetter(*_NUMERIC_KEYS)
+
+
+def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
+    """Gather the facts of ``designs`` into numpy columns (raises ValueError on a missing key)."""
+    rows: list[tuple] = []
+    kind: list[int] = []
+    act: list[int] = []
+    res: list[float] = []
+    dsg: list[int] = []
+    pos: list[int] = []
+    clock: list[float] = []
+    iop: list[float] = []
+    names: list[str] = []
+    parts: list[str] = []
+    io_types: list[str] = []
+    other_k, other_a = _KIND_INDEX["Other"], _ACT_INDEX["other"]
+    kind_get, act_get = _KIND_INDEX.get, _ACT_INDEX.get
+    d = -1
+    for d, design in enumerate(designs):
+        layers = _layers_of(design)
+        clock.append(float(design.get("clock_period", 5.0)))
+        io_types.append(str(design.get("io_type", "io_parallel")))
+        iop.append(1.0 if io_types[-1] == "io_parallel" else 0.0)
+        parts.append(str(design.get("part", "")))
+        for p, f in enumerate(layers):
+            try:
+                rows.append(_get_numeric(f))
+                kind.append(kind_get(f["kind"], other_k))
+                a = f.get("activation", "linear")
+                ai = act_get(a) if isinstance(a, str) else None
+                act.append(ai if ai is not None else act_get(str(a).lower(), other_a))
+                res.append(1.0 if str(f["strategy"]).lower() == "resource" else 0.0)
+            except KeyError as e:
+                raise ValueError(f"design {d}, layer {p} ({f.get('name', '?')!r}): fact lacks key {e}") from None
+            names.append(str(f.get("name", p)))
+            dsg.append(d)
+            pos.append(p)
+    if d < 0:
+        raise ValueError("no designs given")
+    try:
+        mat = np.asarray(rows, dtype=float).reshape(len(rows), len(_NUMERIC_KEYS))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"fact fields {list(_NUMERIC_KEYS)} must be numbers ({e})") from None
+    kind_arr = np.asarray(kind, dtype=np.int64)
+    design_arr = np.asarray(dsg, dtype=np.int64)
+    is_matrix = np.isin(kind_arr, _MATRIX_INDEX)
+    return FactTable(
+        num={k: mat[:, i] for i, k in enumerate(_NUMERIC_KEYS)},
+        kind=kind_arr,
+        activation=np.asarray(act, dtype=np.int64),
+        resource=np.asarray(res, dtype=float),
+        design=design_arr,
+        position=np.asarray(pos, dtype=np.int64),
+        n_designs=d + 1,
+        clock_period=np.asarray(clock, dtype=float),
+        io_parallel=np.asarray(iop, dtype=float),
+        names=names,
+        parts=parts,
+        io_types=io_types,
+        is_matrix=is_matrix,
+        n_matrix=np.bincount(design_arr[is_matrix], minlength=d + 1).astype(float),
+    )
+
+
+def _bram18(width: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    est = np.full(width.shape, np.inf)
+    for w, dd in _BRAM18_MODES:
+        est = np.minimum(est, np.ceil(width / w) * np.ceil(depth / dd))
+    return np.where(width > 0, est, 0.0)
+
+
+#: extensive layer quantities (summed and maxed over a design)
+EXTENSIVE: tuple[str, ...] = (
+    "n_in", "n_out", "params", "nonzero_params", "weights", "nz_weights", "nonzero_mults",
+    "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops", "mult_area", "weight_storage_bits",
+    "rom_bits",
+    "rom_width", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits", "out_reg_bits", "accum_reg_bits",
+)
+#: intensive layer quantities (mean, min and max over a design's matrix layers)
+INTENSIVE: tuple[str, ...] = (
+    "weight_bits", "bias_bits", "input_bits", "result_bits", "accum_bits", "product_bits",
+    "min_operand_bits", "max_operand_bits", "weight_integer_bits", "input_integer_bits",
+    "result_integer_bits", "accum_integer_bits", "weight_frac_bits", "input_frac_bits", "nz_frac",
+    "reuse_over_n_in", "reuse_fraction",
+)
+
+
+def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
+    """Per-layer fact-only features (no design context), as float arrays."""
+    n = t.num
+    n_in, n_out = n["n_in"], n["n_out"]
+    out_pixels = np.maximum(n["out_pixels"], 1.0)
+    is_matrix = t.is_matrix.astype(float)
+    is_bn = (t.kind == _KIND_INDEX["BatchNormalization"]).astype(float)
+    weights = np.where(is_matrix > 0, n_in * n_out, np.where(is_bn > 0, n_out, 0.0))
+    params = n["params"]
+    nz_frac = np.where(params > 0, n["nonzero_params"] / np.where(params > 0, params, 1.0), 1.0)
+    nz_weights = weights * nz_frac
+    reuse = np.maximum(n["reuse"], 1.0)
+    has_w = weights > 0
+    block_factor = np.where(has_w, np.ceil(weights / reuse), 0.0)
+    multipliers = np.where(has_w, np.ceil(np.round(nz_weights, 6) / reuse), 0.0)
+    mult_units = np.where(t.resource > 0, block_factor, multipliers)
+    wb, ib = n["weight_bits"], n["input_bits"]
+    product_bits = wb + ib
+    nonzero_mults = nz_weights * out_pixels
+    rom_width = block_factor * wb
+    c: dict[str, np.ndarray] = {}
+    for i, k in enumerate(KINDS):
+        c[f"kind_{k}"] = (t.kind == i).astype(float)
+    for i, a in enumerate(ACTIVATIONS):
+        c[f"act_{a}"] = (t.activation == i).astype(float)
+    c.update(
+        is_matrix=is_matrix,
+        strategy_resource=t.resource,
+        n_in=n_in, n_out=n_out, out_pixels=out_pixels,
+        params=params, nonzero_params=n["nonzero_params"], nz_frac=nz_frac,
+        weights=weights, nz_weights=nz_weights, nonzero_mults=nonzero_mults,
+        reuse=reuse,
+        reuse_over_n_in=reuse / np.maximum(n_in, 1.0),
+        reuse_ge_n_in=(reuse >= n_in).astype(float),
+        reuse_fraction=np.where(has_w, reuse / np.where(has_w, weights, 1.0), 0.0),
+        block_factor=block_factor, multipliers=multipliers, mult_units=mult_units,
+        weight_bits=wb, bias_bits=n["bias_bits"], input_bits=ib, result_bits=n["result_bits"],
+        accum_bits=n["accum_bits"], product_bits=product_bits,
+        min_operand_bits=np.minimum(wb, ib), max_operand_bits=np.maximum(wb, ib),
+        weight_integer_bits=n["weight_integer_bits"], input_integer_bits=n["input_integer_bits"],
+        result_integer_bits=n["result_integer_bits"], accum_integer_bits=n["accum_integer_bits"],
+        weight_frac_bits=wb - n["weight_integer_bits"], input_frac_bits=ib - n["input_integer_bits"],
+        dsp_mult_est=np.where(product_bits > 12, mult_units, 0.0),
+        bops=nonzero_mults * wb * ib,
+        mult_area=mult_units * wb * ib,
+        weight_storage_bits=n["nonzero_params"] * wb,
+        rom_bits=weights * wb,
+        rom_width=rom_width,
+        bram18_rom_est=_bram18(rom_width, np.where(has_w, reuse, 0.0)),
+        cycles_est=np.where(is_matrix > 0, reuse * out_pixels, 1.0),
+        in_reg_bits=n_in * ib * out_pixels,
+        out_reg_bits=n_out * n["result_bits"] * out_pixels,
+        accum_reg_bits=block_factor * n["accum_bits"],
+    )
+    for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est"):
+        c[f"log_{k}"] = np.log1p(c[k])
+    return c
+
+
+def layer_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
+    """Per-layer feature matrix (layer rows, for the per-layer-summed models) with design context."""
+    c = _layer_columns(t)
+    # context relative to the matrix layers, so that Input / Activation / Reshape facts do not shift it:
+    # matrix_pos = index of this matrix layer, or of the matrix layer a non-matrix layer follows (-1 before any)
+    mat = t.is_matrix
+    cum = np.cumsum(mat)
+    first_row = np.searchsorted(t.design, np.arange(t.n_designs))
+    before = np.concatenate([[0], cum])[first_row]  # matrix layers of earlier designs
+    matrix_pos = (cum - before[t.design] - 1).astype(float)
+    n_matrix = t.n_matrix[t.design]
+    c.update(
+        matrix_pos=matrix_pos,
+        n_matrix_layers=n_matrix,
+        is_first_matrix=(matrix_pos == 0).astype(float),
+        is_last_matrix=(matrix_pos == n_matrix - 1).astype(float),
+        clock_period=t.clock_period[t.design],
+        io_parallel=t.io_parallel[t.design],
+    )
+    names = list(c)
+    return np.column_stack([c[k] for k in names]), names
+
+
+def _group_sum(t: FactTable, x: np.ndarray) -> np.ndarray:
+    return np.bincount(t.design, weights=x, minlength=t.n_designs)
+
+
+def _group_max(t: FactTable, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    out = np.full(t.n_designs, -np.inf)
+    np.maximum.at(out, t.design if mask is None else t.design[mask], x if mask is None else x[mask])
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def _group_min(t: FactTable, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = np.full(t.n_designs, np.inf)
+    np.minimum.at(out, t.design[mask], x[mask])
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def design_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
+    """Design-level (global) feature matrix, one row per design."""
+    c = _layer_columns(t)
+    g: dict[str, np.ndarray] = {}
+    n_layers = t.n_layers
+    g["n_layers"] = n_layers
+    g["clock_period"] = t.clock_period
+    g["io_parallel"] = t.io_parallel
+    mat = c["is_matrix"] > 0
+    n_mat = np.bincount(t.design[mat], minlength=t.n_designs).astype(float)
+    g["n_matrix_layers"] = n_mat
+    g["strategy_resource_frac"] = _group_sum(t, t.resource * c["is_matrix"]) / np.maximum(n_mat, 1.0)
+    first = t.position == 0
+    last = t.position == (n_layers[t.design] - 1)
+    g["net_in"] = np.bincount(t.design[first], weights=c["n_in"][first], minlength=t.n_designs)
+    g["net_out"] = np.bincount(t.design[last], weights=c["n_out"][last], minlength=t.n_designs)
+    # rule4ml-style: per kind count, sum and mean of n_in, n_out, params, reuse
+    for k in KINDS:
+        m = c[f"kind_{k}"]
+        cnt = _group_sum(t, m)
+        g[f"count_{k}"] = cnt
+        for q in ("n_in", "n_out", "params", "reuse"):
+            s = _group_sum(t, m * c[q])
+            g[f"sum_{q}_{k}"] = s
+            g[f"mean_{q}_{k}"] = np.where(cnt > 0, s / np.maximum(cnt, 1.0), 0.0)
+    for a in ACTIVATIONS:
+        g[f"count_act_{a}"] = _group_sum(t, c[f"act_{a}"])
+    for q in EXTENSIVE:
+        g[f"sum_{q}"] = _group_sum(t, c[q])
+        g[f"max_{q}"] = _group_max(t, c[q])
+    for q in INTENSIVE:
+        s = np.bincount(t.design[mat], weights=c[q][mat], minlength=t.n_designs)
+        g[f"mean_{q}"] = np.where(n_mat > 0, s / np.maximum(n_mat, 1.0), 0.0)
+        g[f"min_{q}"] = _group_min(t, c[q], mat)
+        g[f"max_{q}"] = _group_max(t, c[q], mat)
+    sum_params = g["sum_params"]
+    g["nz_frac"] = np.where(sum_params > 0, g["sum_nonzero_params"] / np.maximum(sum_params, 1.0), 1.0)
+    g["max_cycles_est"] = _group_max(t, c["cycles_est"])
+    g["cycles_est"] = g["sum_cycles_est"]
+    for q in ("weights", "nonzero_mults", "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops",
+              "mult_area",
+              "weight_storage_bits", "rom_bits", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits",
+              "out_reg_bits"):
+        g[f"log_sum_{q}"] = np.log1p(g[f"sum_{q}"])
+    names = list(g)
+    return np.column_stack([g[k] for k in names]), names
+
+
+def layer_features(fact: Mapping[str, Any]) -> dict[str, float]:
+    """Fact-only features of one layer (deterministic; no design context)."""
+    t = fact_table([{"layers": [fact]}])
+    return {k: float(v[0]) for k, v in _layer_columns(t).items()}
+
+
+def design_features(design: Mapping[str, Any]) -> dict[str, float]:
+    """Global (design-level) features of one design (deterministic)."""
+    x, names = design_feature_matrix(fact_table([design]))
+    return {k: float(v) for k, v in zip(names, x[0])}
+
+
+def architecture_key(design: Mapping[str, Any]) -> str:
+    """A string naming the architecture (layer kinds and sizes, no precision or reuse), for grouping."""
+    return "|".join(
+        f"{f['kind']}:{int(f['n_in'])}x{int(f['n_out'])}x{int(f.get('out_pixels', 1))}" for f in _layers_of(design)
+    )
