@@ -93,10 +93,13 @@ def _load_plugins() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _load_plugins()
+    import dse.cli as registry  # under `python -m dse.cli` this module is __main__; plugins register in dse.cli
+
+    commands = registry.COMMANDS
     parser = argparse.ArgumentParser(prog="dse", description="FPGA design-space explorer for quantized NNs")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (add_args, _) in COMMANDS.items():
+    for name, (add_args, _) in commands.items():
         add_args(sub.add_parser(name))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from .yamlfile import SpecError
 
     try:
-        return COMMANDS[args.command][1](args) or 0
+        return commands[args.command][1](args) or 0
     except SpecError as e:
         print(f"dse {args.command}: {e}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from .features import SPARSITY_FEATURES
 from .surrogate import Surrogate
 from .wa_hls4ml import WA_PART, load_wa_hls4ml
 
-__all__ = ["train_from_wa_hls4ml", "holdout_split", "score", "REPO", "DATA_DIR", "OUT_DIR", "INFO", "EXCLUDE"]
+__all__ = ["train_from_wa_hls4ml", "train_surrogate", "holdout_split", "score", "REPO", "DATA_DIR", "OUT_DIR", "INFO", "EXCLUDE"]
 
 log = logging.getLogger(__name__)
 
@@ -78,35 +78,36 @@ def score(y: pd.DataFrame, pred: pd.DataFrame, targets) -> dict[str, dict[str, f
     }
 
 
-def train_from_wa_hls4ml(
-    data_dir: str | Path = DATA_DIR,
-    out_dir: str | Path | None = OUT_DIR,
+def train_surrogate(
+    designs: list[dict],
+    y: pd.DataFrame,
+    groups: pd.Series,
+    out_dir: str | Path | None,
+    info: Mapping[str, Any],
     *,
     holdout: float = HOLDOUT,
     seed: int = SEED,
     refit_all: bool = True,
     params: Mapping[str, Any] | None = None,
 ) -> tuple[Surrogate, dict[str, Any]]:
-    """Train, score on held-out architectures, optionally refit on everything, and save to ``out_dir``."""
-    designs, y, groups = load_wa_hls4ml(data_dir)
+    """Hold out architectures, fit, score on them, optionally refit on everything, and save to ``out_dir``."""
     tr, te = holdout_split(groups, holdout, seed)
     log.info("%d rows, %d architectures; holding out %d rows (%d architectures)", len(designs),
              groups.nunique(), len(te), groups.iloc[te].nunique())
-    kw = {"exclude_features": EXCLUDE, **dict(params or {})}
-    sur = Surrogate(**kw).fit([designs[i] for i in tr], y.iloc[tr], groups.iloc[tr], info=INFO)
+    sur = Surrogate(**dict(params or {})).fit([designs[i] for i in tr], y.iloc[tr], groups.iloc[tr], info=info)
     pred = sur.predict([designs[i] for i in te])
     yte = y.iloc[te].reset_index(drop=True)
-    depth = np.array([sum(f["kind"] == "Dense" for f in designs[i]["layers"]) for i in te])
+    depth = np.array([sum(f["kind"] in ("Dense", "Conv1D", "Conv2D") for f in designs[i]["layers"]) for i in te])
     report: dict[str, Any] = {
         "fraction": holdout,
         "seed": seed,
-        "split": "sklearn GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed) on model_string",
+        "split": "sklearn GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed) on architectures",
         "n_designs": int(len(te)),
         "n_architectures": int(groups.iloc[te].nunique()),
-        "architectures": sorted(groups.iloc[te].unique().tolist()),
+        "architectures": sorted(str(a) for a in groups.iloc[te].unique().tolist()),
         "metrics": score(yte, pred, sur.targets),
         "metrics_3layer": score(yte[depth == 3].reset_index(drop=True), pred[depth == 3].reset_index(drop=True),
-                                sur.targets),
+                                sur.targets) if (depth == 3).any() else {},
         "extrapolating_fraction": float(pred["extrapolating"].mean()),
         "training_set_sha256": sur.training_["sha256"],
         "n_train_designs": int(len(tr)),
@@ -114,7 +115,7 @@ def train_from_wa_hls4ml(
     for tg, m in report["metrics"].items():
         log.info("held-out %-15s R2 %.4f  sMAPE %.2f%%  coverage90 %.3f", tg, m["r2"], m["smape"], m["coverage90"])
     if refit_all:
-        sur.refit(designs, y, groups, info=INFO)
+        sur.refit(designs, y, groups, info=info)
     extra = {
         "holdout": report,
         "refit_on_all_data": bool(refit_all),
@@ -128,3 +129,19 @@ def train_from_wa_hls4ml(
         log.info("saved %s", out_dir)
     sur.metadata_ = {"extra": extra}
     return sur, extra
+
+
+def train_from_wa_hls4ml(
+    data_dir: str | Path = DATA_DIR,
+    out_dir: str | Path | None = OUT_DIR,
+    *,
+    holdout: float = HOLDOUT,
+    seed: int = SEED,
+    refit_all: bool = True,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[Surrogate, dict[str, Any]]:
+    """Train the shipped ``vitis-u250`` surrogate (see the module docstring)."""
+    designs, y, groups = load_wa_hls4ml(data_dir)
+    kw = {"exclude_features": EXCLUDE, **dict(params or {})}
+    return train_surrogate(designs, y, groups, out_dir, INFO, holdout=holdout, seed=seed, refit_all=refit_all,
+                           params=kw)

@@ -117,6 +117,19 @@ def _largest_matrix(layers: list[dict]) -> tuple[int, int]:
     return max(mats, key=lambda m: m[0] * m[1]) if mats else (1, 1)
 
 
+def _multipliers(layers: list[dict], sparsity: float, rf: int) -> int:
+    """Sum over matrix layers of ceil(nonzero weights of one output position / reuse)."""
+    from codegen.describe import graph_from_description
+
+    g = graph_from_description({"layers": layers})
+    total = 0
+    for l in g:
+        if l.is_matrix:
+            n_in, n_out = l.matrix_shape()
+            total += math.ceil(round(n_in * n_out * (1 - sparsity)) / min(rf, n_in * n_out))
+    return total
+
+
 def design_points(spec: SweepSpec) -> list[DesignPoint]:
     """Every point of the sweep (grid), or a seeded random sample of them."""
     archs = generate_architectures(spec)
@@ -126,6 +139,8 @@ def design_points(spec: SweepSpec) -> list[DesignPoint]:
         rfs = valid_reuse_factors(*_largest_matrix(layers)) if spec.reuse_factors == "all" else spec.reuse_factors
         for rf in rfs:
             combos.append((name, layers, wb, ab, strategy, sp, rf))
+    if spec.max_multipliers:
+        combos = [c for c in combos if _multipliers(c[1], c[5], c[6]) <= spec.max_multipliers]
     if spec.sample_mode == "random" and spec.sample_count and spec.sample_count < len(combos):
         idx = np.random.default_rng(spec.seed).choice(len(combos), spec.sample_count, replace=False)
         combos = [combos[i] for i in sorted(idx)]
@@ -154,7 +169,8 @@ def content_hash(hm, point: dict, tool_version: str) -> str:
     clock and tool version."""
     h = hashlib.sha256()
     arch = [{"name": l.name, "kind": l.kind, "inputs": l.inputs, "shape": l.shape,
-             "attrs": {k: v for k, v in l.attrs.items() if not k.startswith("_") and k != "settings"}}
+             "attrs": {k: v for k, v in l.attrs.items()
+                       if not k.startswith("_") and k not in ("settings", "requested_reuse_factor")}}
             for l in hm.graph]
     h.update(_canonical(arch).encode())
     for l in hm.graph:

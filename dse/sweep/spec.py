@@ -20,6 +20,9 @@
     reuse_factors: [1, 4, 16]      # or "all": every valid value of the largest layer
     strategies: [latency, resource]
     sparsity: [0.0, 0.5]
+    max_multipliers: 256           # optional: skip points whose sum over layers of
+                                   # ceil(nonzero weights / reuse) is larger (keeps each synthesis short)
+    verify: true                   # also simulate each design with Verilator against the emulator
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ __all__ = ["SweepSpec", "load_sweep", "parse_sweep", "BACKENDS"]
 
 BACKENDS = ("yosys", "vitis", "vivado")
 _TOP = {"name", "output", "backend", "part", "clock_period", "timeout", "sample", "architectures", "precision",
-        "reuse_factors", "strategies", "sparsity", "seed", "workers", "verify"}
+        "reuse_factors", "strategies", "sparsity", "seed", "workers", "verify", "max_multipliers"}
 _GEN_KEYS = {"kind", "count", "seed", "depth", "inputs", "widths", "outputs", "input_shape", "filters", "kernel",
              "conv_layers", "pool", "activation", "dense_widths", "name"}
 _PREC_KEYS = {"weight_bits", "activation_bits", "weight_integer_bits", "activation_integer_bits"}
@@ -58,6 +61,7 @@ class SweepSpec:
     seed: int = 0
     workers: int | None = None
     verify: bool = True
+    max_multipliers: int | None = None
     source: str = "<string>"
 
 
@@ -166,6 +170,9 @@ def parse_sweep(doc: YamlDocument) -> SweepSpec:
         v = d.get(key, 1)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
             raise doc.error([key], f"must be a positive number, got {v!r}")
+    max_mult = d.get("max_multipliers")
+    if max_mult is not None and (not isinstance(max_mult, int) or isinstance(max_mult, bool) or max_mult < 1):
+        raise doc.error(["max_multipliers"], f"must be a positive integer, got {max_mult!r}")
     workers = d.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise doc.error(["workers"], f"must be a positive integer, got {workers!r}")
@@ -176,7 +183,7 @@ def parse_sweep(doc: YamlDocument) -> SweepSpec:
         part=str(d.get("part", "xc7z020clg400-1")), clock_period=float(d.get("clock_period", 10.0)),
         timeout=float(d.get("timeout", 600)), sample_mode=sample.get("mode", "grid"),
         sample_count=sample.get("count"), seed=int(sample.get("seed", d.get("seed", 0))), workers=workers,
-        verify=bool(d.get("verify", True)), source=doc.source)
+        verify=bool(d.get("verify", True)), max_multipliers=max_mult, source=doc.source)
 
 
 def load_sweep(path) -> SweepSpec:

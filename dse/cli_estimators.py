@@ -1,0 +1,129 @@
+"""``dse estimate``, ``dse fit-surrogate`` and ``dse evaluate-surrogate``: the surrogate lifecycle from the shell.
+
+    dse estimate model.h5 --config cfg.yml --target vitis-u250       # table; --json for machines
+    dse estimate design.yml --target yosys-xc7                        # a weightless description
+    dse fit-surrogate data/datasets/yosys-xc7.parquet --out data/surrogates/yosys-xc7
+    dse evaluate-surrogate data/surrogates/yosys-xc7 --data other.parquet --json
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .cli import command
+
+TARGET_NAMES = ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
+
+
+def _load_config(path: str | None) -> dict | None:
+    if path is None:
+        return None
+    from .yamlfile import load_yaml
+
+    return load_yaml(path).data
+
+
+def _load_model(path: str):
+    p = Path(path)
+    if p.suffix in (".yml", ".yaml", ".json"):
+        data = json.loads(p.read_text()) if p.suffix == ".json" else _load_config(str(p))
+        if not isinstance(data, dict) or "layers" not in data:
+            raise SystemExit(f"dse estimate: {p} is not a design description (needs a 'layers' list)")
+        return data
+    if p.suffix in (".h5", ".keras"):
+        import tensorflow as tf
+        from qkeras.utils import _add_supported_quantized_objects
+
+        objs: dict = {}
+        _add_supported_quantized_objects(objs)
+        return tf.keras.models.load_model(p, custom_objects=objs, compile=False)
+    raise SystemExit(f"dse estimate: {p}: expected a Keras .h5/.keras file or a .yml/.json design description")
+
+
+def _estimate_args(p):
+    p.add_argument("model", help="Keras .h5/.keras model, or a .yml/.json weightless design description")
+    p.add_argument("--config", help="hls4ml-style config (YAML or JSON)")
+    p.add_argument("--target", default="yosys-xc7", help="surrogate target (see `dse estimate --list`)")
+    p.add_argument("--json", action="store_true")
+
+
+@command("estimate", _estimate_args)
+def _estimate(args) -> int:
+    import estimators
+
+    est = estimators.estimate(_load_model(args.model), config=_load_config(args.config), target=args.target)
+    if args.json:
+        d = est.to_dict()
+        d["per_layer"] = est.per_layer.to_dict(orient="records")
+        print(json.dumps(d, indent=2, default=float))
+        return 0
+    print(f"target {args.target}" + (f"   EXTRAPOLATING: {est.reason}" if est.extrapolating else ""))
+    print(f"{'':16s}{'estimate':>12s}{'90% low':>12s}{'90% high':>12s}")
+    for t in TARGET_NAMES:
+        lo, hi = est.interval(t)
+        print(f"{t:16s}{getattr(est, t):12.0f}{lo:12.0f}{hi:12.0f}")
+    if not est.per_layer.empty:
+        print("\nper layer:")
+        print(est.per_layer.to_string(index=False))
+    return 0
+
+
+def _fit_args(p):
+    p.add_argument("data", help="synthesis dataset (.parquet from `dse sweep`) or wa-hls4ml CSV file/folder")
+    p.add_argument("--out", required=True, help="output folder (xgboost JSON models + metadata.json)")
+    p.add_argument("--name", default=None, help="target name recorded in the metadata (default: folder name)")
+    p.add_argument("--holdout", type=float, default=0.15, help="fraction of architectures held out for scoring")
+    p.add_argument("--no-refit", action="store_true", help="ship the models trained without the held-out part")
+
+
+@command("fit-surrogate", _fit_args)
+def _fit(args) -> int:
+    import pandas as pd
+
+    from estimators.datasets import load_any
+    from estimators.training import train_surrogate
+
+    designs, y, groups = load_any(args.data)
+    parts = sorted({d["part"] for d in designs})
+    info = {"name": args.name or Path(args.out).name, "dataset": str(args.data), "parts": parts,
+            "clock_periods": sorted({float(d["clock_period"]) for d in designs})}
+    if str(args.data).endswith(".parquet"):
+        df = pd.read_parquet(args.data)
+        ok = df[df["status"] == "ok"]
+        info.update({"backend": str(ok["tool"].iloc[0]) if len(ok) else "?",
+                     "tool_version": str(ok["tool_version"].iloc[0]) if len(ok) else "?",
+                     "part": parts[0] if len(parts) == 1 else parts})
+    _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
+                               refit_all=not args.no_refit)
+    print(json.dumps(extra["holdout"]["metrics"], indent=2))
+    return 0
+
+
+def _eval_args(p):
+    p.add_argument("surrogate", help="surrogate folder or target name")
+    p.add_argument("--data", required=True, help="dataset (.parquet) or wa-hls4ml CSV file/folder")
+    p.add_argument("--json", action="store_true")
+
+
+@command("evaluate-surrogate", _eval_args)
+def _evaluate(args) -> int:
+    from estimators import metrics
+    from estimators.api import load_target
+    from estimators.datasets import load_any
+
+    sur = load_target(args.surrogate)
+    designs, y, _ = load_any(args.data)
+    pred = sur.predict(designs)
+    out = {}
+    for t in sur.targets:
+        m = metrics.summarize(y[t].to_numpy(float), pred[t], pred[f"{t}_low"], pred[f"{t}_high"])
+        out[t] = {"r2": m["r2"], "smape": m["smape"], "mape": m["mape"], "coverage90": m["coverage90"],
+                  "n": int(len(y))}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{'target':16s}{'R2':>9s}{'sMAPE%':>9s}{'MAPE%':>9s}{'cov90':>8s}{'n':>7s}")
+    for t, m in out.items():
+        print(f"{t:16s}{m['r2']:9.4f}{m['smape']:9.2f}{m['mape']:9.2f}{m['coverage90']:8.3f}{m['n']:7d}")
+    return 0
