@@ -78,6 +78,7 @@ class ResolvedSettings:
     reuse_factor: int
     strategy: str
     table_size: int
+    reuse_from_layer_name: bool = False  # ReuseFactor set for this very layer (else model/type-wide)
 
 
 def _strategy(value, where: str) -> str:
@@ -182,11 +183,12 @@ def resolve_layer(config: dict, layer: Layer) -> ResolvedSettings:
         return default
 
     rf = pick("ReuseFactor", 1)
+    by_layer_name = "ReuseFactor" in by_name
     if not isinstance(rf, int) or isinstance(rf, bool):
         raise ConfigError(f"{where}: ReuseFactor must be an integer, got {rf!r}")
     return ResolvedSettings(precision=precision, reuse_factor=rf,
                             strategy=_strategy(pick("Strategy", "Latency"), where),
-                            table_size=int(pick("TableSize", 1024)))
+                            table_size=int(pick("TableSize", 1024)), reuse_from_layer_name=by_layer_name)
 
 
 def config_from_graph(graph: Graph, granularity: str = "model", default_precision: str = DEFAULT_PRECISION,

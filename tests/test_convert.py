@@ -178,3 +178,12 @@ def test_output_dir_that_is_a_file(tf, tmp_path):
 def test_unknown_config_key(tf, tmp_path):
     with pytest.raises(ConfigError, match="ReuseFactr"):
         codegen.convert(_mlp(tf), config={"Model": {"ReuseFactr": 2}}, output_dir=tmp_path)
+
+
+def test_model_wide_reuse_larger_than_a_layer_is_clamped(tf, tmp_path):
+    L = tf.keras.layers
+    m = tf.keras.Sequential([L.Input((8,)), L.Dense(4, name="small"), L.Dense(64, name="big")])
+    hm = codegen.convert(m, config={"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 128,
+                                              "Strategy": "Resource"}}, output_dir=tmp_path)
+    assert hm.graph["small"].config.reuse_factor == 32  # the whole 8x4 layer
+    assert hm.graph["big"].config.reuse_factor == 128

@@ -20,6 +20,12 @@ def validate_reuse_factor(graph: Graph) -> Graph:
             continue
         n_in, n_out = layer.matrix_shape()
         rf = layer.config.reuse_factor
+        settings = layer.attrs.get("settings")
+        if rf > n_in * n_out and settings is not None and not settings.reuse_from_layer_name:
+            # a model- or type-wide value larger than this layer: use the whole layer, as hls4ml does
+            log.info("layer %r: ReuseFactor %d is larger than its %dx%d multiplications; using %d",
+                     layer.name, rf, n_in, n_out, n_in * n_out)
+            rf = layer.config.reuse_factor = n_in * n_out
         check_reuse_factor(n_in, n_out, rf, layer.name)
         layer.attrs["requested_reuse_factor"] = rf
         if layer.config.strategy == "resource" and not is_valid_reuse_factor(n_in, n_out, rf):

@@ -1,0 +1,94 @@
+"""The prediction API: estimate() on Keras/QKeras models, hls4ml-style configs and weightless descriptions."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import estimators
+
+ROOT = Path(__file__).resolve().parents[1]
+DESC = {"layers": [{"type": "Dense", "n_in": 80, "n_out": 24, "activation": "relu", "sparsity": 0.0},
+                   {"type": "Dense", "n_in": 24, "n_out": 120}],
+        "config": {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1024, "Strategy": "Resource"}},
+        "part": "xcu250-figd2104-2L-e", "clock_period": 5}
+
+
+def test_available_targets():
+    assert "vitis-u250" in estimators.available_targets()
+    with pytest.raises(estimators.UnknownTarget, match="available"):
+        estimators.estimate(DESC, target="no-such-target")
+
+
+def test_weightless_description():
+    est = estimators.estimate(DESC, target="vitis-u250")
+    for t in ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii"):
+        v = getattr(est, t)
+        lo, hi = est.interval(t)
+        assert v >= 0 and lo <= v <= hi
+    assert est.lut > 1000 and est.latency_cycles > 500
+    assert list(est.per_layer["layer"]) == ["dense_0", "dense_1"]
+    assert not est.extrapolating, est.reason
+
+
+def test_qkeras_model_and_hls4ml_config(tf):
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    L = tf.keras.layers
+    m = tf.keras.Sequential([L.Input((16,)), QDense(64, kernel_quantizer=quantized_bits(8, 0, alpha=1),
+                                                    bias_quantizer=quantized_bits(8, 0, alpha=1), name="fc1"),
+                             QActivation(quantized_relu(8, 3), name="r1"),
+                             QDense(8, kernel_quantizer=quantized_bits(8, 0, alpha=1),
+                                    bias_quantizer=quantized_bits(8, 0, alpha=1), name="fc2")])
+    # a config as hls4ml's config_from_keras_model prints it (short type names, no AP_ prefixes)
+    cfg = {"Model": {"Precision": {"default": "fixed<8,3>"}, "ReuseFactor": 128, "Strategy": "Resource",
+                     "BramFactor": 1000000000, "TraceOutput": False},
+           "LayerName": {"fc1": {"Precision": {"weight": "fixed<8,1,RND_CONV,SAT,0>", "result": "auto"},
+                                 "ReuseFactor": 256, "Trace": False}}}
+    est = estimators.estimate(m, config=cfg, target="vitis-u250")
+    assert est.lut > 0 and est.ii >= 256
+    d = est.to_dict()
+    json.dumps(d)
+    assert set(d) >= {"lut", "lut_low", "lut_high", "extrapolating"}
+
+
+def test_out_of_domain_is_flagged():
+    conv = {"layers": [{"type": "Conv2D", "in_shape": [8, 8, 1], "filters": 4, "kernel_size": 3},
+                       {"type": "Flatten"}, {"type": "Dense", "n_out": 4}],
+            "config": {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 36, "Strategy": "Resource"}}}
+    est = estimators.estimate(conv, target="vitis-u250")
+    assert est.extrapolating and "Conv2D" in est.reason
+
+
+def test_estimate_many_thousands():
+    rng = np.random.default_rng(0)
+    designs = []
+    for _ in range(300):
+        w = [int(x) for x in rng.integers(8, 64, 3)]
+        designs.append({"layers": [{"type": "Dense", "n_in": w[0], "n_out": w[1], "activation": "relu"},
+                                   {"type": "Dense", "n_out": w[2]}],
+                        "config": {"Model": {"Precision": f"ap_fixed<{int(rng.integers(4, 17))},3>",
+                                             "ReuseFactor": 1024, "Strategy": "Resource"}}})
+    df = estimators.estimate_many(designs, target="vitis-u250")
+    assert len(df) == 300 and (df["lut"] > 0).all()
+
+
+def test_cli_estimate_and_evaluate(tmp_path):
+    p = tmp_path / "design.json"
+    p.write_text(json.dumps(DESC))
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "estimate", str(p), "--target", "vitis-u250", "--json"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["lut"] > 0 and len(out["per_layer"]) == 2
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "evaluate-surrogate", "vitis-u250", "--data",
+                        str(ROOT / "data/datasets/wa-hls4ml/wa_3layer.csv"), "--json"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout)
+    assert set(m) == {"lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii"}
+    assert m["lut"]["r2"] > 0.9 and m["lut"]["n"] > 1000
