@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := g++ make yosys verilator
 
-.PHONY: setup system-deps run test test-slow test-all bench clean
+.PHONY: setup system-deps run convert-demo test test-slow test-all bench clean
 
 system-deps:
 	@missing=""; for t in g++ yosys verilator; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
@@ -22,7 +22,10 @@ $(VENV)/.installed: pyproject.toml
 setup: system-deps $(VENV)/.installed
 
 run: setup
-	$(PY) studies/quickstart_convert.py --out runs/quickstart
+	$(VENV)/bin/dse run studies/quickstart.yml
+
+convert-demo: setup
+	$(PY) studies/quickstart_convert.py --out runs/convert-demo
 
 test: setup
 	$(PY) -m pytest -q

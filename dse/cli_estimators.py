@@ -16,6 +16,19 @@ from .cli import command
 TARGET_NAMES = ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
 
 
+def _json_safe(obj):
+    """NaN/inf (e.g. R2 of a constant target) become null: the output stays valid JSON."""
+    import math
+
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def _load_config(path: str | None) -> dict | None:
     if path is None:
         return None
@@ -96,7 +109,7 @@ def _fit(args) -> int:
                      "part": parts[0] if len(parts) == 1 else parts})
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
                                refit_all=not args.no_refit)
-    print(json.dumps(extra["holdout"]["metrics"], indent=2))
+    print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 
 
@@ -121,7 +134,7 @@ def _evaluate(args) -> int:
         out[t] = {"r2": m["r2"], "smape": m["smape"], "mape": m["mape"], "coverage90": m["coverage90"],
                   "n": int(len(y))}
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(_json_safe(out), indent=2))
         return 0
     print(f"{'target':16s}{'R2':>9s}{'sMAPE%':>9s}{'MAPE%':>9s}{'cov90':>8s}{'n':>7s}")
     for t, m in out.items():
