@@ -40,6 +40,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--accum", choices=["auto", "default"], default="auto",
+                    help="accumulators: 'auto' (exact, inferred: hls4ml 1.3's default) or 'default' "
+                         "(ap_fixed<16,6>: every product truncated, hls4ml's classic default)")
     args = ap.parse_args()
 
     import tensorflow as tf
@@ -56,7 +59,7 @@ def main() -> None:
     def ours_convert():
         cfg = codegen.config_from_keras(model, granularity="name", default_precision=prec)
         for e in cfg["LayerName"].values():
-            if "accum" in e["Precision"]:
+            if "accum" in e["Precision"] and args.accum == "default":
                 e["Precision"]["accum"] = prec  # hls4ml's classic default: accumulate in the default type
         hm = codegen.convert(model, config=cfg, output_dir=os.path.join(work, "ours"))
         hm.write()
@@ -64,9 +67,12 @@ def main() -> None:
 
     def hls4ml_convert():
         hc = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision=prec, backend="Vitis")
-        for e in hc["LayerName"].values():
+        ours = {l.name: l for l in hm_ref.graph}  # same types on both sides, so outputs can be compared
+        for name, e in hc["LayerName"].items():
             for k in e.get("Precision", {}):
-                if e["Precision"][k] == "auto":
+                if name in ours and k in ours[name].precision:
+                    e["Precision"][k] = str(ours[name].precision[k])
+                elif e["Precision"][k] == "auto":
                     e["Precision"][k] = prec
         h = hls4ml.converters.convert_from_keras_model(model, hls_config=hc, output_dir=os.path.join(work, "h4"),
                                                        backend="Vitis", io_type="io_parallel")
@@ -74,6 +80,7 @@ def main() -> None:
         return h
 
     results["ours_convert_write_s"], hm = timed(ours_convert, args.repeats)
+    hm_ref = hm
     results["hls4ml_convert_write_s"], h = timed(hls4ml_convert, args.repeats)
 
     t = time.perf_counter()
@@ -97,6 +104,7 @@ def main() -> None:
     results["bit_exact_emulator_vs_csim"] = bool((y == y_csim).all())
     results["bit_exact_emulator_vs_hls4ml"] = bool((y == np.asarray(yh).reshape(y.shape)).all())
     results["samples"] = n
+    results["accum"] = args.accum
     for k, v in results.items():
         print(f"{k:32s} {v:.4g}" if isinstance(v, float) else f"{k:32s} {v}")
     print(json.dumps(results))

@@ -223,6 +223,8 @@ def as_exact(raw, extra_bits: int = 0) -> np.ndarray:
             return raw.astype(np.int64)
         return raw
     raw = raw.astype(np.int64, copy=False)
+    if extra_bits <= 0:  # nothing will be shifted left: int64 values stay int64
+        return raw
     if _bits_of(raw) + extra_bits > SAFE_BITS:
         return raw.astype(object)
     return raw
@@ -255,8 +257,17 @@ def _overflow(q, t: FixedType):
     lo, hi = t.raw_min, t.raw_max
     if q.dtype != object and (t.width > SAFE_BITS):
         q = q.astype(object)
+    if q.dtype != object and q.size and lo <= int(q.min()) and int(q.max()) <= hi:
+        return q  # already in range: nothing to wrap or saturate (two reads are cheaper than the writes)
     if t.saturation == "AP_WRAP":
         mask = (1 << t.width) - 1
+        if q.dtype != object:
+            if t.signed:
+                q = q - lo
+                np.bitwise_and(q, mask, out=q)
+                q += lo
+                return q
+            return np.bitwise_and(q, mask)
         if t.signed:
             return ((q - lo) & mask) + lo
         return q & mask
@@ -279,6 +290,8 @@ def quantize_raw(raw, src_frac: int, t: FixedType) -> np.ndarray:
         return _overflow(q, t)
     q = as_exact(raw)
     fl = q >> shift
+    if t.rounding == "AP_TRN":  # floor: the common case needs no remainder
+        return _overflow(fl, t)
     rem = q - (fl << shift)
     half = 1 << (shift - 1)
     return _round_and_overflow(fl, rem > half, rem == half, rem != 0, t)

@@ -102,7 +102,7 @@ def _activation(layer: Layer, ins: list[Tensor]) -> np.ndarray:
     if act == "linear":
         return cast(x, xt.frac, rt)
     if act == "relu":
-        return cast(np.where(x > 0, x, 0).astype(x.dtype), xt.frac, rt)
+        return cast(np.maximum(x, 0) if x.dtype != object else np.where(x > 0, x, 0).astype(object), xt.frac, rt)
     n = tables.check_table_size(layer.config.table_size, layer.name)
     if act in ("sigmoid", "tanh"):
         tt = layer.precision["table"]
