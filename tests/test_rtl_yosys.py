@@ -313,6 +313,10 @@ def _random_model(tf, seed: int):
             k = rng.normal(0, 0.7, ws[0].shape)
             k[rng.random(k.shape) < rng.choice([0.0, 0.3, 0.7])] = 0
             layer.set_weights([k] + [rng.normal(0, 0.5, w.shape) for w in ws[1:]])
+    return model, rng, kind
+
+
+def _random_config(model, rng) -> dict:
     cfg = codegen.config_from_keras(model, granularity="name", default_precision=_rand_type(rng, 8, 16, True, False))
     for layer in codegen.keras_to_graph(model):
         e = cfg["LayerName"][layer.name]
@@ -330,14 +334,20 @@ def _random_model(tf, seed: int):
             e["ReuseFactor"] = 1 if rng.random() < 0.5 else int(rng.integers(2, min(n_in * n_out, 24) + 1))
         if "TableSize" in e:
             e["TableSize"] = int(rng.choice([64, 256, 1024]))
-    return model, cfg, rng, kind
+    return cfg
 
 
 @needs_tools
 @pytest.mark.parametrize("seed", [pytest.param(s, marks=() if s in FAST else pytest.mark.slow) for s in range(N_RANDOM)])
 def test_random_models_verilator_equals_emulator(tf, tmp_path, seed):
-    model, cfg, rng, kind = _random_model(tf, seed)
-    hm = codegen.convert(model, config=cfg, output_dir=tmp_path / "prj")
+    model, rng, kind = _random_model(tf, seed)
+    for _ in range(10):  # configs that ap_types itself cannot run (codegen.passes.precision refuses them) are redrawn
+        try:
+            hm = codegen.convert(model, config=_random_config(model, rng), output_dir=tmp_path / "prj")
+            break
+        except codegen.ConfigError as e:
+            if "rounds away" not in str(e):
+                raise
     policy = {"min_width": int(rng.integers(2, 14)), "var_min_width": int(rng.integers(2, 14))}
     X = rng.normal(0, 2, (300,) + tuple(model.input_shape[1:]))
     raw, lat, ii = rtl.simulate(hm, X, tmp_path / "sim", dsp_policy=policy)

@@ -12,6 +12,7 @@ reports of an existing project can be read with :func:`parse_report`::
     True
 """
 from .result import RESOURCE_KEYS, STATUSES, SynthResult
+from .run import BACKENDS, SynthesisToolNotFound, synthesize
 from .vitis_report import (
     ReportParseError,
     parse_all_solutions,
@@ -29,4 +30,7 @@ __all__ = [
     "parse_all_solutions",
     "parse_csynth_xml",
     "parse_vivado_utilization",
+    "synthesize",
+    "SynthesisToolNotFound",
+    "BACKENDS",
 ]
