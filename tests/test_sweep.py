@@ -81,7 +81,7 @@ def test_small_sweep_end_to_end(tiny_dataset):
     assert (df["status"] == "ok").all(), df[["name", "status", "error"]]
     assert df["design_hash"].is_unique
     assert (df["lut"] > 0).all() and (df["tool"] == "yosys").all()
-    assert df["tool_version"].str.contains("Yosys").all()
+    assert df["tool_version"].str.match(r"\d+\.\d+").all()  # e.g. 0.23
     facts = json.loads(df["layers"].iloc[0])
     assert facts[1]["kind"] == "Dense" and facts[1]["n_in"] in (4, 6)
     for col in ("config", "description", "timestamp", "host", "part", "clock_period", "latency_max", "ii"):
