@@ -22,63 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SURROGATE = "yosys-xc7"
 
 # --------------------------------------------------------------------------------------------- surrogate
-# TEMPORARY: until a trained `yosys-xc7` surrogate ships in data/surrogates, the tests that need predictions
-# install this crude analytic stand-in for `estimators.estimate` (also in subprocesses, via sitecustomize).
-# The product code always calls the real `estimators.estimate`; delete this once the surrogate exists.
-_SHIM = '''
-import math
-from types import SimpleNamespace
-import estimators
-
-def _estimate(hm, config=None, target="yosys-xc7", **kw):
-    import codegen
-    lut = ff = dsp = 0.0; lat = 2.0; ii = 1.0
-    for f in codegen.layer_facts(hm.graph):
-        if f["kind"] in ("Dense", "Conv1D", "Conv2D"):
-            mults = max(1, math.ceil(f["nonzero_params"] / max(1, f["reuse"])))
-            prod = f["weight_bits"] * max(1, f["input_bits"])
-            if prod > 40:
-                dsp += mults
-            else:
-                lut += mults * prod * 0.7
-            ff += mults * f["accum_bits"]; lat += f["reuse"] + 2; ii = max(ii, f["reuse"])
-    vals = dict(lut=lut + 100, ff=ff + 50, dsp=dsp, bram_18k=0.0, latency_cycles=lat, ii=ii)
-    est = SimpleNamespace(**vals, extrapolating=False, reason="test shim")
-    est.interval = lambda name: (0.8 * vals[name], 1.2 * vals[name])
-    return est
-
-def install():
-    estimators.estimate = _estimate
-    estimators.available_targets = lambda: ["yosys-xc7"]
-'''
-
-
-def _real_surrogate() -> bool:
-    import estimators
-
-    try:
-        return hasattr(estimators, "estimate") and SURROGATE in estimators.available_targets()
-    except Exception:  # noqa: BLE001
-        return False
-
-
 @pytest.fixture
-def surrogate(tmp_path_factory, monkeypatch):
-    """The real surrogate when shipped, else the temporary shim (in this process and in subprocesses)."""
-    if _real_surrogate():
-        return "real"
-    d = tmp_path_factory.mktemp("shim")
-    (d / "dse_test_shim.py").write_text(_SHIM)
-    (d / "sitecustomize.py").write_text("import dse_test_shim\ndse_test_shim.install()\n")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(d), str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    sys.path.insert(0, str(d))
-    import dse_test_shim
-
+def surrogate():
+    """The shipped yosys-xc7 surrogate (data/surrogates/yosys-xc7): the studies predict with it."""
     import estimators
 
-    monkeypatch.setattr(estimators, "estimate", dse_test_shim._estimate, raising=False)
-    monkeypatch.setattr(estimators, "available_targets", lambda: [SURROGATE], raising=False)
-    return "shim"
+    assert SURROGATE in estimators.available_targets(), "data/surrogates/yosys-xc7 must ship with the project"
+    return "real"
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -351,10 +301,6 @@ output: {out}
 
 
 def test_candidate_is_synthesized_with_yosys_once(tmp_path, surrogate):
-    import codegen
-
-    if not hasattr(codegen, "synthesize"):
-        pytest.skip("codegen.synthesize (the yosys backend) is not available yet")
     from dse.study.run import run_study
 
     out = tmp_path / "out"
