@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import codegen
+from conftest import random_fixed_type
 from codegen.fixed import ROUNDING_MODES, SATURATION_MODES
 
 N_MODELS = 32
@@ -18,13 +19,7 @@ FAST = {0, 5, 13}
 
 
 def _rand_type(rng, lo=2, hi=18, signed=None, modes=True) -> str:
-    w = int(rng.integers(lo, hi + 1))
-    i = int(rng.integers(-1, min(w, 8) + 2))
-    s = bool(rng.random() < 0.85) if signed is None else signed
-    rounding = str(rng.choice(ROUNDING_MODES)) if modes and rng.random() < 0.5 else "AP_TRN"
-    t = codegen.FixedType(w, i, s, rounding,
-                          str(rng.choice(SATURATION_MODES)) if modes and rng.random() < 0.5 else "AP_WRAP")
-    return str(t)
+    return random_fixed_type(rng, lo, hi, signed, modes)
 
 
 def _build(tf, seed: int):

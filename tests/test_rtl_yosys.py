@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import codegen
+from conftest import random_fixed_type
 from codegen import emulator, rtl
 from codegen.fixed import ROUNDING_MODES, SATURATION_MODES
 from codegen.synth import SynthesisToolNotFound, SynthResult, synthesize
@@ -260,12 +261,7 @@ FAST = {0, 3, 7}
 
 
 def _rand_type(rng, lo=2, hi=16, signed=None, modes=True) -> str:
-    w = int(rng.integers(lo, hi + 1))
-    i = int(rng.integers(-1, min(w, 8) + 2))
-    s = bool(rng.random() < 0.85) if signed is None else signed
-    q = str(rng.choice(ROUNDING_MODES)) if modes and rng.random() < 0.5 else "AP_TRN"
-    o = str(rng.choice(SATURATION_MODES)) if modes and rng.random() < 0.5 else "AP_WRAP"
-    return str(codegen.FixedType(w, i, s, q, o))
+    return random_fixed_type(rng, lo, hi, signed, modes)
 
 
 def _random_model(tf, seed: int):
