@@ -322,6 +322,8 @@ class Surrogate(BaseEstimator):
         q_low, q_high = [], []
         for k in range(len(edges) + 1):
             rk = np.sort(r[b == k])
+            if len(rk) == 0:  # an empty bin (ties in the predictions): fall back to all residuals
+                rk = np.sort(r)
             n = len(rk)
             k_hi = min(n, math.ceil((n + 1) * (1 - a / 2)))
             k_lo = max(1, math.floor((n + 1) * (a / 2)))
