@@ -93,10 +93,8 @@ def _graph(model, config):
 
     if isinstance(model, codegen.HLSModel):
         return model.graph
-    if isinstance(model, codegen.Graph):
-        if all("settings" in l.attrs for l in model):
-            return model
-        return codegen.convert(model, config=config, output_dir=_UNUSED).graph
+    if isinstance(model, codegen.Graph) and all("settings" in l.attrs for l in model):
+        return model  # already converted
     return codegen.convert(model, config=config, output_dir=_UNUSED).graph
 
 
