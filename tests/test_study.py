@@ -324,9 +324,32 @@ def test_candidate_is_synthesized_with_yosys_once(tmp_path, surrogate):
     except ImportError:  # a pyarrow that does not work with this numpy: the rows went to JSON lines
         rows = pd.read_json(out / "surrogate_rows.jsonl", lines=True)
     assert len(rows) == 1 and rows["lut"][0] == rec["measured"]["lut"] and rows["design_hash"][0]
+    # refit: the shipped surrogate retrained on its dataset + the measured candidate, saved in the output
+    import estimators
+
+    n_base = summary["refit"]["n_base"]
+    assert summary["refit"] == {"path": str(out / "surrogate"), "n_base": n_base, "n_added": 1} and n_base > 500
+    meta = json.loads((out / "surrogate" / "metadata.json").read_text())
+    assert meta["training_set"]["n_designs"] == n_base + 1
+    assert meta["extra"]["refit"]["base_dataset"] == str(ROOT / "data" / "datasets" / "yosys-xc7.parquet")
+    refit = json.loads((out / "refit.json").read_text())
+    assert refit["before"]["lut"]["measured"] == [rec["measured"]["lut"]]
+    sur = estimators.load_target(out / "surrogate")
+    assert sur.training_["n_designs"] == n_base + 1
+    stamp = (out / "refit.json").stat().st_mtime_ns
     # a rerun synthesizes nothing again
     t = time.time()
     again = run_study(load_study_spec(p), progress=False)
     assert again["new_trials"] == 0 and again["synthesis"] == {n: "ok"}
     assert json.loads((out / "synthesis.json").read_text())[n]["wall_seconds"] == rec["wall_seconds"]
     assert time.time() - t < 60
+    assert (out / "refit.json").stat().st_mtime_ns == stamp  # same rows: no second refit
+    assert json.loads((out / "report.json").read_text())["refit"]["n_added"] == 1
+    assert "Surrogate refitted" in (out / "report.html").read_text()
+    # the refitted surrogate is usable by the next study, and a missing refit dataset is named before any work
+    load_study_spec(_study_file(tmp_path, text=IRIS.format(out=out).replace("surrogate: yosys-xc7",
+                                                                             f"surrogate: {out / 'surrogate'}"),
+                                name="next.yml"))
+    bad = IRIS.format(out=out).replace("refit: true", "refit: true, refit_dataset: nowhere.parquet")
+    with pytest.raises(SpecError, match=r"synthesis\.refit_dataset.*line 14.*nowhere\.parquet.*not found"):
+        load_study_spec(_study_file(tmp_path, text=bad, name="bad.yml"))

@@ -14,7 +14,7 @@ Results are stored beside the predictions in the study's storage (study user att
 ``synthesis:<trial number>``: Optuna does not let a finished trial's attributes change) and in
 ``<output>/synthesis.json``; a candidate with a recorded tool result is never synthesized again.
 With ``synthesis.refit``, the measured designs are appended, in the sweep dataset's row format, to
-``<output>/surrogate_rows.parquet``.
+``<output>/surrogate_rows.parquet`` (:mod:`dse.study.refit` then retrains the surrogate with them).
 """
 from __future__ import annotations
 
@@ -233,7 +233,9 @@ def _append_rows(out: Path, rows: list[dict], surrogate: str) -> None:
     cannot be written here (e.g. a pyarrow that does not match numpy)."""
     from ..dataset import Dataset
 
-    ds = Dataset(out / "surrogate_rows.parquet")
+    from .refit import ROWS_FILE
+
+    ds = Dataset(out / ROWS_FILE)
     try:
         n, path = ds.append(rows), ds.path
     except ImportError as e:
@@ -243,8 +245,7 @@ def _append_rows(out: Path, rows: list[dict], surrogate: str) -> None:
                 fh.write(json.dumps(r, default=str) + "\n")
         n = len(rows)
         log.error("refit: parquet is unavailable (%s); wrote the rows to %s instead", str(e).splitlines()[0], path)
-    log.info("refit: %d measured design(s) appended to %s; refitting the %s surrogate from them is not automated "
-             "yet (TODO: call the estimators training entry point)", n, path, surrogate)
+    log.info("refit: %d measured design(s) appended to %s (training data for the %s surrogate)", n, path, surrogate)
 
 
 def _attr(rec: dict) -> dict:

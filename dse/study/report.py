@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 
 from .candidates import MEASURED_KEYS, feasible_front, select_candidates, stored_synthesis, synthesis_records
 from .hypervolume import hypervolume_history
+from .refit import refit_summary
 from .svg import line_svg, scatter_svg
 
 __all__ = ["write_report", "trial_rows", "report_data"]
@@ -130,7 +131,7 @@ def report_data(study, spec, candidates: list | None = None) -> dict:
         "counts": {str(k): int(v) for k, v in states.items()}, "complete": len(complete),
         "feasible": int(sum(feasible)), "hypervolume_history": hv,
         "front": [{"number": t.number, **dict(zip(names, t.values)), "params": t.params} for t in front],
-        "candidates": cands,
+        "candidates": cands, "refit": refit_summary(spec.output),
     }
 
 

@@ -304,5 +304,9 @@ def run_study(spec, workers: int | None = None, search_only: bool = False, synth
         records = synthesize_candidates(spec, study, picks, progress=progress)
         summary["synthesis"] = {k: v.get("status") for k, v in records.items()}
         study = open_study(spec, storage)
+    if synthesize and spec.synthesis.get("refit"):
+        from .refit import refit_surrogate
+
+        summary["refit"] = {k: v for k, v in refit_surrogate(spec).items() if k in ("path", "n_base", "n_added")}
     summary["report"] = write_report(study, spec, candidates=picks)
     return summary

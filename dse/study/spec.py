@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ..yamlfile import SpecError, YamlDocument, load_yaml, load_yaml_text
@@ -48,7 +49,8 @@ SCHEMA: dict[str, dict[str, type | tuple]] = {
                "objectives": list, "constraints": dict, "weight_integer_bits": int,
                "activation_integer_bits": (int, str)},
     "hardware": {"part": str, "clock_period": (int, float), "backend": str, "surrogate": str},
-    "synthesis": {"pareto_candidates": int, "timeout": (int, float), "workers": int, "refit": bool, "verify": bool},
+    "synthesis": {"pareto_candidates": int, "timeout": (int, float), "workers": int, "refit": bool, "verify": bool,
+                  "refit_dataset": str},
 }
 _TOP = {"name", "data", "model", "training", "search", "hardware", "synthesis", "storage", "output"}
 
@@ -339,13 +341,23 @@ def parse_study(doc: YamlDocument, check_data: bool = True, check_surrogate: boo
             raise doc.error(["hardware", "surrogate"], "this installation's estimators package has no "
                                                        "estimate()/available_targets(): no surrogate can be used")
         avail = estimators.available_targets()
-        if hardware["surrogate"] not in avail:
+        if hardware["surrogate"] not in avail and not (Path(hardware["surrogate"]) / "metadata.json").is_file():
             raise doc.error(["hardware", "surrogate"], f"unknown surrogate {hardware['surrogate']!r}; available: "
-                                                       f"{', '.join(avail) or '(none installed)'}")
+                                                       f"{', '.join(avail) or '(none installed)'}, or a folder "
+                                                       "holding a surrogate's metadata.json")
     synthesis = {"pareto_candidates": 5, "timeout": 1800, "workers": 1, "refit": False, "verify": True, **synthesis}
     _positive(doc, ["synthesis", "pareto_candidates"], synthesis["pareto_candidates"], allow_zero=True)
     _positive(doc, ["synthesis", "timeout"], synthesis["timeout"], integer=False)
     _positive(doc, ["synthesis", "workers"], synthesis["workers"])
+    if check_surrogate and synthesis["refit"]:
+        from .refit import RefitError, check_refit
+
+        try:
+            check_refit(SimpleNamespace(hardware=hardware, synthesis=synthesis,
+                                        base_dir=str(Path(doc.source).parent) if doc.source != "<string>" else "."))
+        except RefitError as e:
+            raise doc.error(["synthesis", "refit_dataset" if "refit_dataset" in synthesis else "refit"],
+                            str(e)) from None
     if check_backend and synthesis["pareto_candidates"] > 0:
         from ..sweep.runner import ToolUnavailable, tool_version
 
