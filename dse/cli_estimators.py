@@ -88,6 +88,10 @@ def _fit_args(p):
     p.add_argument("--name", default=None, help="target name recorded in the metadata (default: folder name)")
     p.add_argument("--holdout", type=float, default=0.15, help="fraction of architectures held out for scoring")
     p.add_argument("--no-refit", action="store_true", help="ship the models trained without the held-out part")
+    p.add_argument("--offsets", choices=("auto", "default", "rtl", "none"), default="auto",
+                   help="analytic priors the models correct: 'rtl' (structural LUT/FF/cycle counts of the "
+                        "open-source Verilog flow), 'default' (cycle counts only), 'none'; 'auto': 'rtl' for "
+                        "yosys datasets, else 'default'")
 
 
 @command("fit-surrogate", _fit_args)
@@ -107,8 +111,11 @@ def _fit(args) -> int:
         info.update({"backend": str(ok["tool"].iloc[0]) if len(ok) else "?",
                      "tool_version": str(ok["tool_version"].iloc[0]) if len(ok) else "?",
                      "part": parts[0] if len(parts) == 1 else parts})
+    offsets = args.offsets
+    if offsets == "auto":
+        offsets = "rtl" if info.get("backend") == "yosys" else "default"
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
-                               refit_all=not args.no_refit)
+                               refit_all=not args.no_refit, params={"offsets": offsets})
     print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 

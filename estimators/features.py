@@ -201,19 +201,47 @@ def _bram18(width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return np.where(width > 0, est, 0.0)
 
 
+def _expected_csd_digits(max_bits: int = 32) -> np.ndarray:
+    """``table[b]``: mean number of nonzero canonical-signed digits of a nonzero ``b``-bit signed integer drawn
+    uniformly (the shift-add terms of a constant multiplication; see codegen.rtl.arith.csd)."""
+    out = np.zeros(max_bits + 1)
+    for b in range(1, max_bits + 1):
+        if b > 16:  # exact up to 16 bits; beyond, each bit adds 1/3 of a digit (the CSD density)
+            out[b] = out[16] + (b - 16) / 3.0
+            continue
+        x = np.arange(-(2 ** (b - 1)), 2 ** (b - 1), dtype=np.int64)
+        x = x[x != 0]
+        if not len(x):
+            continue
+        n = np.zeros(len(x))
+        while np.any(x):
+            odd = (x & 1).astype(bool)
+            d = np.where(odd, 2 - (x & 3), 0)
+            n += odd
+            x = (x - d) >> 1
+        out[b] = n.mean()
+    return out
+
+
+_CSD_DIGITS = _expected_csd_digits()
+#: codegen.rtl.DspPolicy's default: a multiplication uses a DSP when both operands are >= this many bits
+_DSP_MIN_WIDTH = 10
+
 #: extensive layer quantities (summed and maxed over a design)
 EXTENSIVE: tuple[str, ...] = (
     "n_in", "n_out", "params", "nonzero_params", "weights", "nz_weights", "nonzero_mults",
     "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops", "mult_area", "weight_storage_bits",
     "rom_bits",
     "rom_width", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits", "out_reg_bits", "accum_reg_bits",
+    "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits", "acc_mux_bits",
+    "lut_rtl_est", "ff_rtl_est",
 )
 #: intensive layer quantities (mean, min and max over a design's matrix layers)
 INTENSIVE: tuple[str, ...] = (
     "weight_bits", "bias_bits", "input_bits", "result_bits", "accum_bits", "product_bits",
     "min_operand_bits", "max_operand_bits", "weight_integer_bits", "input_integer_bits",
     "result_integer_bits", "accum_integer_bits", "weight_frac_bits", "input_frac_bits", "nz_frac",
-    "reuse_over_n_in", "reuse_fraction",
+    "reuse_over_n_in", "reuse_fraction", "acc_slots",
 )
 
 
@@ -271,7 +299,43 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
         out_reg_bits=n_out * n["result_bits"] * out_pixels,
         accum_reg_bits=block_factor * n["accum_bits"],
     )
-    for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est"):
+    # the open-source RTL flow's structure (codegen.rtl.matrix): reuse 1 makes one constant multiplication per
+    # nonzero product (CSD shift-add in LUTs, or a DSP when both operands are wide), reuse R > 1 makes
+    # ceil(items / R) variable multipliers fed by R:1 input multiplexers and weight ROMs
+    parallel = (is_matrix > 0) & (reuse <= 1)
+    multiplexed = (is_matrix > 0) & (reuse > 1)
+    wide = np.minimum(wb, ib) >= _DSP_MIN_WIDTH
+    csd = _CSD_DIGITS[np.clip(wb, 0, len(_CSD_DIGITS) - 1).astype(int)]
+    items = np.where(is_matrix > 0, nonzero_mults, 0.0)
+    m_units = np.ceil(np.round(items, 6) / reuse)
+    # reuse R > 1: multiplier m does item c*M + m in cycle c, items ordered (position, input, output channel);
+    # each output adds up to ceil(M / n_out) products a cycle (its "slots"), each slot a cycle-indexed
+    # multiplexer over the products it receives: about one accumulator-wide multiplexer input per item
+    acc_slots = np.where(multiplexed, np.maximum(1.0, np.ceil(m_units / np.maximum(n_out, 1.0))), 0.0)
+    ab, rb = n["accum_bits"], n["result_bits"]
+    outs = np.where(is_matrix > 0, n_out * out_pixels, 0.0)
+    c.update(
+        csd_terms=np.where(parallel & ~wide, items * csd, 0.0),
+        shift_add_bits=np.where(parallel & ~wide, items * np.maximum(csd - 1, 0.0) * (ib + wb), 0.0),
+        lut_mult_area=np.where(multiplexed & ~wide, m_units * wb * ib, 0.0),
+        dsp_units=np.where(wide & parallel, items, np.where(wide & multiplexed, m_units, 0.0)),
+        mux_in_bits=np.where(multiplexed, m_units * reuse * ib, 0.0),
+        acc_bits=outs * ab,
+        acc_slots=acc_slots,
+        acc_mux_bits=np.where(multiplexed, items * ab, 0.0),
+        # rough LUT6 / FF counts of that structure (unit costs, not fitted): priors that a surrogate's trees
+        # correct multiplicatively (Surrogate(offsets={"lut": "lut_rtl_est", "ff": "ff_rtl_est"}))
+        lut_rtl_est=outs * rb + np.where(
+            parallel, items * np.where(wide, 1.0, csd) * ab,
+            np.where(multiplexed,
+                     m_units * (np.where(wide, 0.0, wb * ib) + ib * (reuse - 1.0) / 3.0 + wb * np.maximum(1.0, reuse / 64.0))
+                     + items * ab / 3.0 + outs * acc_slots * ab, 0.0)),
+        ff_rtl_est=outs * rb + np.where(
+            parallel, np.where(wide, items * product_bits, 0.0),
+            np.where(multiplexed, m_units * product_bits + outs * ab + np.log2(reuse), 0.0)),
+    )
+    for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est",
+              "csd_terms", "shift_add_bits", "lut_mult_area", "mux_in_bits"):
         c[f"log_{k}"] = np.log1p(c[k])
     return c
 
@@ -354,10 +418,13 @@ def design_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
     g["nz_frac"] = np.where(sum_params > 0, g["sum_nonzero_params"] / np.maximum(sum_params, 1.0), 1.0)
     g["max_cycles_est"] = _group_max(t, c["cycles_est"])
     g["cycles_est"] = g["sum_cycles_est"]
+    g["lut_rtl_est"] = g["sum_lut_rtl_est"]  # design totals under the per-layer names (offset priors)
+    g["ff_rtl_est"] = g["sum_ff_rtl_est"]
     for q in ("weights", "nonzero_mults", "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops",
               "mult_area",
               "weight_storage_bits", "rom_bits", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits",
-              "out_reg_bits"):
+              "out_reg_bits", "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits",
+              "acc_mux_bits"):
         g[f"log_sum_{q}"] = np.log1p(g[f"sum_{q}"])
     names = list(g)
     return np.column_stack([g[k] for k in names]), names

@@ -44,13 +44,17 @@ from .features import (
     layer_feature_matrix,
 )
 
-__all__ = ["Surrogate", "TARGETS", "DEFAULT_OFFSETS", "ROUNDING"]
+__all__ = ["Surrogate", "TARGETS", "DEFAULT_OFFSETS", "RTL_OFFSETS", "OFFSET_PRESETS", "ROUNDING"]
 
 log = logging.getLogger(__name__)
 
 TARGETS: tuple[str, ...] = ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
 #: analytic prior (feature name) each target's model corrects multiplicatively
 DEFAULT_OFFSETS: dict[str, str] = {"latency_cycles": "cycles_est", "ii": "cycles_est"}
+#: priors for the open-source RTL flow (codegen.rtl + yosys): structural LUT / FF counts of the generated Verilog
+RTL_OFFSETS: dict[str, str] = {**DEFAULT_OFFSETS, "lut": "lut_rtl_est", "ff": "ff_rtl_est"}
+#: named offset presets (``dse fit-surrogate --offsets``)
+OFFSET_PRESETS: dict[str, dict[str, str]] = {"default": DEFAULT_OFFSETS, "rtl": RTL_OFFSETS, "none": {}}
 #: report resolution of each target
 ROUNDING: dict[str, float] = {"lut": 1.0, "ff": 1.0, "dsp": 1.0, "bram_18k": 0.5, "latency_cycles": 1.0, "ii": 1.0}
 
@@ -81,7 +85,8 @@ class Surrogate(BaseEstimator):
     n_splits: GroupKFold folds.
     coverage: nominal coverage of the prediction intervals.
     interval_bins: bins of the predicted value with their own conformal quantiles.
-    offsets: ``"default"`` (:data:`DEFAULT_OFFSETS`) or a dict target -> feature name (or None).
+    offsets: a preset name (:data:`OFFSET_PRESETS`: ``"default"``, ``"rtl"``, ``"none"``) or a dict target -> feature
+    name (or None): the analytic prior each target's model corrects multiplicatively.
     exclude_features: fnmatch patterns of feature names never used (e.g. ``"*integer_bits*"``).
     n_jobs: xgboost threads (1 is fastest on a busy machine: OpenMP threads spin-wait on shared cores).
     random_state: seed of xgboost's subsampling.
@@ -121,7 +126,11 @@ class Surrogate(BaseEstimator):
 
     # ------------------------------------------------------------------ features
     def _offset_for(self, target: str) -> str | None:
-        offs = DEFAULT_OFFSETS if self.offsets == "default" else dict(self.offsets or {})
+        if isinstance(self.offsets, str):
+            if self.offsets not in OFFSET_PRESETS:
+                raise ValueError(f"offsets {self.offsets!r}: expected one of {sorted(OFFSET_PRESETS)} or a dict")
+            return OFFSET_PRESETS[self.offsets].get(target)
+        offs = dict(self.offsets or {})
         return offs.get(target)
 
     def _matrices(self, t: FactTable, need_global: bool = True, need_layer: bool = True) -> dict[str, Any]:
