@@ -12,15 +12,43 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .ir import Graph, Layer
 
-__all__ = ["FACT_KEYS", "layer_facts", "design_facts"]
+__all__ = ["FACT_KEYS", "layer_facts", "design_facts", "csd_digit_count"]
 
 FACT_KEYS = (
     "name", "kind", "n_in", "n_out", "out_pixels", "params", "nonzero_params", "weight_bits",
     "weight_integer_bits", "bias_bits", "input_bits", "input_integer_bits", "result_bits", "result_integer_bits",
-    "accum_bits", "accum_integer_bits", "reuse", "strategy", "activation",
+    "accum_bits", "accum_integer_bits", "reuse", "strategy", "activation", "csd_digits",
 )
+
+
+def csd_digit_count(raw: np.ndarray) -> int:
+    """Total nonzero canonical-signed digits of integer weights: the shift-add terms of their constant
+    multiplications (codegen.rtl.arith.csd), 0 for zeros and 1 for powers of two."""
+    x = np.abs(np.asarray(raw).ravel())
+    if x.dtype == object or (len(x) and int(x.max()) >= 2 ** 61):
+        return sum(_naf_weight(int(v)) for v in x)
+    x = x.astype(np.int64)
+    # NAF digits: xh = x >> 1, x3 = x + xh, c = xh ^ x3; positive digits at x3 & c, negative at xh & c
+    xh = x >> 1
+    x3 = x + xh
+    c = xh ^ x3
+    y = (x3 & c) | (xh & c)  # disjoint bit sets
+    n = 0
+    while np.any(y):
+        n += int((y & 1).sum())
+        y = y >> 1
+    return n
+
+
+def _naf_weight(x: int) -> int:
+    xh = x >> 1
+    x3 = x + xh
+    c = xh ^ x3
+    return bin(x3 & c).count("1") + bin(xh & c).count("1")
 
 
 def _one(graph: Graph, layer: Layer) -> dict:
@@ -62,7 +90,16 @@ def _one(graph: Graph, layer: Layer) -> dict:
         "reuse": int(layer.config.reuse_factor),
         "strategy": layer.config.strategy,
         "activation": layer.attrs.get("activation", "linear") if layer.kind == "Activation" else "linear",
+        "csd_digits": _csd_digits(layer),
     }
+
+
+def _csd_digits(layer: Layer) -> int:
+    if not layer.is_matrix or "kernel" not in layer.weights or not layer.precision.get("weight"):
+        return 0
+    from .emulator.kernels import weight_raw
+
+    return csd_digit_count(weight_raw(layer, "kernel", "weight"))
 
 
 def layer_facts(graph: Graph) -> list[dict]:

@@ -2,6 +2,7 @@
 
     dse sweep studies/sweep_dense.yml [--workers 2] [--dask tcp://scheduler:8786]
     dse dataset show data/datasets/yosys-xc7.parquet [--json]
+    dse dataset refresh-facts data/datasets/yosys-xc7.parquet
 
 Each sub-command is registered in :data:`COMMANDS` (name -> (add_arguments, run)).
 """
@@ -52,7 +53,9 @@ def _sweep(args) -> int:
 
 # ---------------------------------------------------------------------- dse dataset show
 def _dataset_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["show"])
+    p.add_argument("action", choices=["show", "refresh-facts"],
+                   help="show: row counts, coverage, failures; refresh-facts: add the per-layer facts this "
+                        "version records to rows made by an older one (rebuilt from each row's description)")
     p.add_argument("path", help="dataset parquet file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -64,6 +67,20 @@ def _dataset(args) -> int:
     ds = Dataset(args.path)
     if not ds.exists():
         raise SystemExit(f"dse dataset: no such dataset file: {args.path}")
+    if args.action == "refresh-facts":
+        from .dataset import refresh_facts
+
+        counts: dict = {}
+
+        def transform(df):
+            new, c = refresh_facts(df)
+            counts.update(c)
+            return new
+
+        ds.rewrite(transform)
+        print(json.dumps(counts) if args.json else
+              f"{args.path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return 0
     summary = summarize(ds.read())
     if args.json:
         print(json.dumps(summary, indent=2))

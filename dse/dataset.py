@@ -7,6 +7,7 @@ already present are dropped, so no design appears twice.
 
     >>> ds = Dataset("data/datasets/yosys-xc7.parquet")      # doctest: +SKIP
     >>> ds.append([row, ...]); ds.hashes(); ds.read()          # doctest: +SKIP
+    >>> ds.rewrite(lambda df: refresh_facts(df)[0])              # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
-__all__ = ["Dataset", "DatasetError", "summarize"]
+__all__ = ["Dataset", "DatasetError", "summarize", "refresh_facts"]
 
 
 class DatasetError(RuntimeError):
@@ -68,18 +70,66 @@ class Dataset:
             new = new.drop_duplicates("design_hash", keep="first")
             if new.empty:
                 return 0
-            df = pd.concat([old, new], ignore_index=True) if not old.empty else new
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-            os.close(fd)
-            try:
-                df.to_parquet(tmp, index=False)
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            self._write(pd.concat([old, new], ignore_index=True) if not old.empty else new)
             return len(new)
+
+    def rewrite(self, transform: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+        """Replace the file by ``transform(current rows)``, under the lock and atomically; returns the new rows."""
+        with self._locked():
+            df = transform(self.read())
+            self._write(df)
+            return df
+
+    def _write(self, df: pd.DataFrame) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        try:
+            df.to_parquet(tmp, index=False)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def refresh_facts(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add the per-layer facts this version of codegen records and older rows lack (e.g. ``csd_digits``).
+
+    Each row's design is rebuilt from its ``description`` (layer list and weight seed) and ``config``; the
+    facts it already has must come out identical (else the design is no longer what was synthesized, and the
+    row is left as it is). Rows that cannot be rebuilt (e.g. a study's candidates) are left as they are.
+    Returns the new frame and counts ``updated``, ``current``, ``not_rebuildable``, ``changed``.
+    """
+    import codegen
+
+    counts = {"updated": 0, "current": 0, "not_rebuildable": 0, "changed": 0}
+    out = df.copy()
+    for i, r in enumerate(df.itertuples(index=False)):
+        try:
+            desc, cfg = json.loads(r.description), json.loads(r.config)
+            old = json.loads(r.layers)
+            if "layers" not in desc or not isinstance(old, list):
+                raise ValueError("no layer description")
+        except (AttributeError, TypeError, ValueError):
+            counts["not_rebuildable"] += 1
+            continue
+        if old and all(set(codegen.FACT_KEYS) <= set(f) for f in old):
+            counts["current"] += 1
+            continue
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                hm = codegen.convert(desc, config=cfg, output_dir=tmp, part=r.part, clock_period=float(r.clock_period))
+                new = codegen.layer_facts(hm.graph)
+        except Exception:  # noqa: BLE001 - a design this version cannot rebuild keeps its facts
+            counts["not_rebuildable"] += 1
+            continue
+        if len(new) != len(old) or any({k: n[k] for k in o} != o for o, n in zip(old, new)):
+            counts["changed"] += 1
+            continue
+        out.iat[i, out.columns.get_loc("layers")] = json.dumps(new, sort_keys=True)
+        counts["updated"] += 1
+    return out, counts
 
 
 def _flat(row: dict) -> dict:

@@ -33,7 +33,15 @@ BatchNormalization, 0 for layers without multiplications):
 - ``cycles_est = reuse * out_pixels`` for matrix layers, 1 otherwise (hls4ml Resource strategy:
   one matrix-vector product takes ``reuse`` cycles plus a few of pipeline depth).
 
-Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
+- Open-source RTL flow (codegen.rtl; ``items`` = nonzero products, ``M = ceil(items / reuse)``, ``wide`` =
+  both operands >= 10 bits, the DSP policy's default): ``csd_terms`` (shift-add terms of reuse-1 constant
+  multiplications: the ``csd_digits`` fact when present, counted on the real weights, else the mean over
+  uniform weights of that width), ``lut_mult_area``, ``dsp_units``, ``mux_in_bits`` (R:1 input multiplexers),
+  ``acc_mux_bits`` / ``acc_slots`` (accumulator-side multiplexers), and the rough priors ``lut_rtl_est`` /
+  ``ff_rtl_est`` (unit costs, corrected by the models: ``Surrogate(offsets="rtl")``).
+
+Facts in :data:`OPTIONAL_FACTS` may be absent (datasets made before they existed; ``dse dataset
+refresh-facts`` adds them). Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
 ``is_first_matrix``, ``is_last_matrix``), so Input / Activation facts do not shift it. Features named in
 :data:`SPARSITY_FEATURES` depend on pruning.
 
@@ -62,6 +70,7 @@ __all__ = [
     "architecture_key",
     "SPARSITY_FEATURES",
     "MATRIX_KINDS",
+    "OPTIONAL_FACTS",
 ]
 
 #: keys every per-layer fact dict carries (the converter / sweep interface)
@@ -72,6 +81,8 @@ FACT_KEYS: tuple[str, ...] = (
     "reuse", "strategy", "activation",
 )
 _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name", "kind", "strategy", "activation"))
+#: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
+OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0}
 
 #: layer kinds with a fixed feature slot; anything else counts as "Other"
 KINDS: tuple[str, ...] = (
@@ -135,6 +146,7 @@ _get_numeric = itemgetter(*_NUMERIC_KEYS)
 def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
     """Gather the facts of ``designs`` into numpy columns (raises ValueError on a missing key)."""
     rows: list[tuple] = []
+    opt: list[tuple] = []
     kind: list[int] = []
     act: list[int] = []
     res: list[float] = []
@@ -157,6 +169,7 @@ def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
         for p, f in enumerate(layers):
             try:
                 rows.append(_get_numeric(f))
+                opt.append(tuple(f.get(k, v) for k, v in OPTIONAL_FACTS.items()))
                 kind.append(kind_get(f["kind"], other_k))
                 a = f.get("activation", "linear")
                 ai = act_get(a) if isinstance(a, str) else None
@@ -173,11 +186,16 @@ def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
         mat = np.asarray(rows, dtype=float).reshape(len(rows), len(_NUMERIC_KEYS))
     except (TypeError, ValueError) as e:
         raise ValueError(f"fact fields {list(_NUMERIC_KEYS)} must be numbers ({e})") from None
+    try:
+        omat = np.asarray(opt, dtype=float).reshape(len(opt), len(OPTIONAL_FACTS))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"fact fields {list(OPTIONAL_FACTS)} must be numbers ({e})") from None
     kind_arr = np.asarray(kind, dtype=np.int64)
     design_arr = np.asarray(dsg, dtype=np.int64)
     is_matrix = np.isin(kind_arr, _MATRIX_INDEX)
     return FactTable(
-        num={k: mat[:, i] for i, k in enumerate(_NUMERIC_KEYS)},
+        num={**{k: mat[:, i] for i, k in enumerate(_NUMERIC_KEYS)},
+             **{k: omat[:, i] for i, k in enumerate(OPTIONAL_FACTS)}},
         kind=kind_arr,
         activation=np.asarray(act, dtype=np.int64),
         resource=np.asarray(res, dtype=float),
@@ -305,8 +323,12 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
     parallel = (is_matrix > 0) & (reuse <= 1)
     multiplexed = (is_matrix > 0) & (reuse > 1)
     wide = np.minimum(wb, ib) >= _DSP_MIN_WIDTH
-    csd = _CSD_DIGITS[np.clip(wb, 0, len(_CSD_DIGITS) - 1).astype(int)]
     items = np.where(is_matrix > 0, nonzero_mults, 0.0)
+    # CSD digits per nonzero weight: counted on the real weights when the facts have them, else the mean of
+    # uniformly drawn weights of that width
+    expected = _CSD_DIGITS[np.clip(wb, 0, len(_CSD_DIGITS) - 1).astype(int)]
+    known = (n["csd_digits"] >= 0) & (nz_weights > 0)
+    csd = np.where(known, n["csd_digits"] / np.where(known, np.maximum(nz_weights, 1.0), 1.0), expected)
     m_units = np.ceil(np.round(items, 6) / reuse)
     # reuse R > 1: multiplier m does item c*M + m in cycle c, items ordered (position, input, output channel);
     # each output adds up to ceil(M / n_out) products a cycle (its "slots"), each slot a cycle-indexed

@@ -123,3 +123,38 @@ def test_dask_local_cluster_gives_same_rows(tiny_dataset, tmp_path):
     assert list(a.index) == list(b.index)
     cols = ["lut", "ff", "dsp", "bram_18k", "latency_max", "ii", "status"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+def test_refresh_facts_adds_new_facts_and_keeps_what_it_cannot_rebuild(tmp_path):
+    """`dse dataset refresh-facts`: rows made before a fact existed get it, computed on the rebuilt design."""
+    import numpy as np
+
+    import codegen
+    from codegen.facts import csd_digit_count
+    from codegen.rtl.arith import csd
+    from dse.dataset import refresh_facts
+
+    # the fact itself: NAF digit counts equal the RTL writer's CSD decomposition
+    w = np.random.default_rng(3).integers(-2 ** 15, 2 ** 15, 2000)
+    assert csd_digit_count(w) == sum(len(csd(int(v))) for v in w)
+    desc = {"layers": [{"type": "Dense", "n_in": 12, "n_out": 7, "sparsity": 0.5}], "seed": 4}
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1}}
+    hm = codegen.convert(desc, config=cfg, output_dir=tmp_path / "p", part="xc7z020clg400-1", clock_period=10)
+    facts = codegen.layer_facts(hm.graph)
+    assert facts[1]["csd_digits"] > 0
+    old = [{k: v for k, v in f.items() if k != "csd_digits"} for f in facts]
+    changed = json.loads(json.dumps(old))
+    changed[1]["n_in"] = 13  # not what this description builds any more
+    base = {"config": json.dumps(hm.resolved_config()), "part": "xc7z020clg400-1", "clock_period": 10.0}
+    rows = [dict(base, design_hash="a", description=json.dumps(desc), layers=json.dumps(old)),
+            dict(base, design_hash="b", description=json.dumps({"study": "s", "trial": 1}), layers=json.dumps(old)),
+            dict(base, design_hash="c", description=json.dumps(desc), layers=json.dumps(changed)),
+            dict(base, design_hash="d", description=json.dumps(desc), layers=json.dumps(facts))]
+    ds = Dataset(tmp_path / "d.parquet")
+    ds.append(rows)
+    counts = {}
+    ds.rewrite(lambda df: (lambda r: counts.update(r[1]) or r[0])(refresh_facts(df)))
+    assert counts == {"updated": 1, "current": 1, "not_rebuildable": 1, "changed": 1}
+    df = ds.read().set_index("design_hash")
+    assert json.loads(df.loc["a", "layers"]) == facts
+    assert json.loads(df.loc["b", "layers"]) == old and json.loads(df.loc["c", "layers"]) == changed
