@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import xgboost as xgb
 
-from .boosting import ModelSpec
+from .boosting import GLOBAL_KINDS, ModelSpec, RidgeModel
 from .domain import TrainingDomain
 from .features import design_feature_matrix, fact_table, layer_feature_matrix
 
@@ -133,8 +133,9 @@ def load_surrogate(path: str | Path) -> "Surrogate":
     try:
         params = dict(meta["params"])
         params["targets"] = tuple(params["targets"])
-        for k in ("model_kinds", "max_depths", "round_grid", "exclude_features"):
-            params[k] = tuple(params[k])
+        for k in ("model_kinds", "max_depths", "round_grid", "exclude_features", "ridge_alphas"):
+            if k in params:
+                params[k] = tuple(params[k])
         sur = Surrogate(**params)
         sur.feature_names_ = list(meta["feature_names"])
         sur.layer_feature_names_ = list(meta["layer_feature_names"])
@@ -165,11 +166,17 @@ def load_surrogate(path: str | Path) -> "Surrogate":
             raise SurrogateLoadError(fpath, f"model file of target {tg!r} missing")
         if _sha256(fpath) != digest:
             raise SurrogateLoadError(fpath, f"checksum mismatch for target {tg!r} (file corrupted or edited)")
-        try:
-            booster = xgb.Booster(model_file=str(fpath))
-        except xgb.core.XGBoostError as e:
-            raise SurrogateLoadError(fpath, f"xgboost cannot read the model ({str(e).splitlines()[0]})") from None
-        n_feat = len(sur.feature_names_ if sur.model_kind_[tg] == "global" else sur.layer_feature_names_)
+        if sur.model_kind_[tg] == "ridge":
+            try:
+                booster = RidgeModel.load_model(str(fpath))
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+                raise SurrogateLoadError(fpath, f"cannot read the ridge model ({type(e).__name__}: {e})") from None
+        else:
+            try:
+                booster = xgb.Booster(model_file=str(fpath))
+            except xgb.core.XGBoostError as e:
+                raise SurrogateLoadError(fpath, f"xgboost cannot read the model ({str(e).splitlines()[0]})") from None
+        n_feat = len(sur.feature_names_ if sur.model_kind_[tg] in GLOBAL_KINDS else sur.layer_feature_names_)
         if booster.num_features() != n_feat:
             raise SurrogateLoadError(fpath, f"model has {booster.num_features()} features, metadata lists {n_feat}")
         booster.set_param({"nthread": int(sur.n_jobs)})

@@ -9,9 +9,9 @@ Usage::
     sur.save("data/surrogates/mine")
     Surrogate.load("data/surrogates/mine")
 
-Per target it trains two kinds of xgboost model on ``log1p`` targets (``global``: one row per design;
-``per_layer``: one row per layer, predictions summed over the layers of a design, see
-:mod:`estimators.boosting`), picks hyperparameters and the kind by grouped cross-validation
+Per target it trains candidate models on ``log1p`` targets: two xgboost kinds (``global``: one row per
+design; ``per_layer``: one row per layer, predictions summed over the layers of a design) and a scikit-learn
+``ridge`` (see :mod:`estimators.boosting`), picks hyperparameters and the kind by grouped cross-validation
 (``GroupKFold`` over architectures, so validation architectures are unseen), and calibrates a 90%
 interval by split-conformal quantiles of the out-of-fold log residuals (Mondrian: per network depth and
 per bin of the predicted value). Point predictions are rounded to the resolution of the tool's report
@@ -33,7 +33,7 @@ from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from . import metrics
-from .boosting import ModelSpec, fit_model, predict_model, unique_rows
+from .boosting import GLOBAL_KINDS, ModelSpec, fit_model, predict_model, unique_rows
 from .domain import TrainingDomain
 from .features import (
     SPARSITY_FEATURES,
@@ -80,7 +80,8 @@ class Surrogate(BaseEstimator):
     Parameters
     ----------
     targets: target columns to learn (see :data:`TARGETS`).
-    model_kinds: candidate kinds, ``"global"`` and/or ``"per_layer"``.
+    model_kinds: candidate kinds: ``"global"`` and ``"per_layer"`` (xgboost), ``"ridge"`` (scikit-learn).
+    ridge_alphas: the ``alpha`` grid of the ``ridge`` kind.
     max_depths, round_grid, learning_rate: hyperparameter grid searched by grouped CV.
     n_splits: GroupKFold folds.
     coverage: nominal coverage of the prediction intervals.
@@ -99,7 +100,8 @@ class Surrogate(BaseEstimator):
     def __init__(
         self,
         targets: Sequence[str] = TARGETS,
-        model_kinds: Sequence[str] = ("global", "per_layer"),
+        model_kinds: Sequence[str] = ("global", "per_layer", "ridge"),
+        ridge_alphas: Sequence[float] = (1.0, 10.0, 100.0),
         max_depths: Sequence[int] = (4, 7),
         round_grid: Sequence[int] = (100, 200, 400),
         learning_rate: float = 0.2,
@@ -113,6 +115,7 @@ class Surrogate(BaseEstimator):
     ) -> None:
         self.targets = targets
         self.model_kinds = model_kinds
+        self.ridge_alphas = ridge_alphas
         self.max_depths = max_depths
         self.round_grid = round_grid
         self.learning_rate = learning_rate
@@ -155,7 +158,7 @@ class Surrogate(BaseEstimator):
 
     def _cols(self, m: dict[str, Any], kind: str, target: str) -> tuple[np.ndarray, np.ndarray | None]:
         """(model feature matrix, offset column) of one kind, from the full matrices in ``m``."""
-        key = "g" if kind == "global" else "l"
+        key = "g" if kind in GLOBAL_KINDS else "l"
         names = m[f"{key}_names"]
         cache = self.__dict__.setdefault("_col_cache", {})
         ck = (key, tuple(names))
@@ -192,33 +195,40 @@ class Surrogate(BaseEstimator):
         folds = list(GroupKFold(n_splits=self.n_splits).split(np.zeros(len(designs)), groups=groups_arr))
         self.model_kind_, self.specs_ = {}, {}
         self.intervals_, self.cv_results_, self.cv_best_ = {}, {}, {}
-        jobs = [(tg, k, d) for tg in self.targets for k in self.model_kinds for d in self.max_depths]
+        unknown = [k for k in self.model_kinds if k not in ("global", "per_layer", "ridge")]
+        if unknown:
+            raise ValueError(f"unknown model kinds {unknown}; expected global, per_layer, ridge")
+        # (target, kind, hyperparameter): tree depth for xgboost, alpha for ridge
+        jobs = [(tg, k, h) for tg in self.targets for k in self.model_kinds
+                for h in (self.ridge_alphas if k == "ridge" else self.max_depths)]
         oof_all: dict[tuple, np.ndarray] = {}
-        for tg, kind, depth in tqdm(jobs, desc="grouped CV", disable=None):
-            oof = self._cv_one(t, m, targets[tg].to_numpy(float), tg, kind, depth, folds)
-            oof_all.update({(tg, kind, depth, r): p for r, p in oof.items()})
+        for tg, kind, h in tqdm(jobs, desc="grouped CV", disable=None):
+            oof = self._cv_one(t, m, targets[tg].to_numpy(float), tg, kind, h, folds)
+            oof_all.update({(tg, kind, h, r): p for r, p in oof.items()})
         for tg in self.targets:
             y = targets[tg].to_numpy(float)
             rows = []
-            for (tg2, kind, depth, r), p in oof_all.items():
+            for (tg2, kind, h, r), p in oof_all.items():
                 if tg2 != tg:
                     continue
                 pr = _round_to(p, ROUNDING.get(tg))
+                ridge = kind == "ridge"
                 rows.append({
-                    "kind": kind, "max_depth": depth, "n_rounds": r,
+                    "kind": kind, "max_depth": 0 if ridge else h, "n_rounds": r, "alpha": h if ridge else None,
                     "smape": metrics.smape(y, pr), "r2": metrics.r2(y, pr), "mape": metrics.mape(y, pr),
                     "rmse_log": float(np.sqrt(np.mean((np.log1p(p) - np.log1p(y)) ** 2))),
                 })
             best = _pick(rows)
             self.cv_results_[tg] = rows
-            spec = ModelSpec(best["kind"], max_depth=best["max_depth"], n_rounds=best["n_rounds"],
-                             learning_rate=self.learning_rate, **self._kind_defaults(best["kind"]))
-            oof = oof_all[(tg, best["kind"], best["max_depth"], best["n_rounds"])]
+            spec = self._spec(best["kind"], best["alpha"] if best["kind"] == "ridge" else best["max_depth"],
+                              best["n_rounds"])
+            oof = oof_all[(tg, best["kind"], best["alpha"] if best["kind"] == "ridge" else best["max_depth"],
+                           best["n_rounds"])]
             self.intervals_[tg] = self._calibrate(y, oof, t.n_matrix, tg)
             best = dict(best, coverage90=self.intervals_[tg]["oof_coverage"])
             self.cv_best_[tg] = best
-            log.info("%s: %s depth %d, %d rounds, CV sMAPE %.2f%% R2 %.4f", tg, spec.kind, spec.max_depth,
-                     spec.n_rounds, best["smape"], best["r2"])
+            log.info("%s: %s depth %d, %d rounds, alpha %s, CV sMAPE %.2f%% R2 %.4f", tg, spec.kind,
+                     spec.max_depth, spec.n_rounds, best["alpha"], best["smape"], best["r2"])
             self.model_kind_[tg], self.specs_[tg] = spec.kind, spec
         self._fit_final(t, m, targets)
         return self
@@ -285,17 +295,24 @@ class Surrogate(BaseEstimator):
         # and Newton steps on layers with a tiny share overshoot unless leaf values are bounded
         return {"min_child_weight": 0.1, "max_delta_step": 1.0} if kind == "per_layer" else {}
 
-    def _cv_one(self, t: FactTable, m: dict, y: np.ndarray, tg: str, kind: str, depth: int, folds) -> dict:
-        """Out-of-fold predictions at every round count of the grid for one (target, kind, depth)."""
-        spec = ModelSpec(kind, max_depth=depth, n_rounds=max(self.round_grid), learning_rate=self.learning_rate,
+    def _spec(self, kind: str, h: float, n_rounds: int) -> ModelSpec:
+        """The model spec of a kind and its hyperparameter (depth for xgboost, alpha for ridge)."""
+        if kind == "ridge":
+            return ModelSpec("ridge", max_depth=0, n_rounds=1, reg_lambda=float(h))
+        return ModelSpec(kind, max_depth=int(h), n_rounds=int(n_rounds), learning_rate=self.learning_rate,
                          **self._kind_defaults(kind))
+
+    def _cv_one(self, t: FactTable, m: dict, y: np.ndarray, tg: str, kind: str, h: float, folds) -> dict:
+        """Out-of-fold predictions at every round count of the grid for one (target, kind, depth or alpha)."""
+        rounds = [1] if kind == "ridge" else list(self.round_grid)
+        spec = self._spec(kind, h, max(rounds))
         x, off = self._cols(m, kind, tg)
-        oof = {r: np.zeros(len(y)) for r in self.round_grid}
+        oof = {r: np.zeros(len(y)) for r in rounds}
         for tr, va in folds:
-            if kind == "global":
+            if kind in GLOBAL_KINDS:
                 b, base = fit_model(spec, x[tr], np.log1p(y[tr]), None if off is None else off[tr], None,
                                     n_threads=self.n_jobs, seed=self.random_state)
-                for r in self.round_grid:
+                for r in rounds:
                     oof[r][va] = predict_model(spec, b, base, x[va], None if off is None else off[va], None, len(va), r)
                 continue
             ltr, dtr = _layer_subset(t, tr)
@@ -363,7 +380,7 @@ class Surrogate(BaseEstimator):
             raise RuntimeError("this Surrogate is not fitted; call fit() or Surrogate.load()")
         t = fact_table(designs)
         kinds = set(self.model_kind_.values())
-        m = self._matrices(t, "global" in kinds, "per_layer" in kinds)
+        m = self._matrices(t, bool(kinds & GLOBAL_KINDS), "per_layer" in kinds)
         cols: dict[str, np.ndarray] = {}
         dedup: dict[str, Any] = {}
         for tg in self.targets:

@@ -113,8 +113,10 @@ def test_fit_save_load_reproduces_predictions(small_fit):
     for tg in TARGETS:
         assert {tg, f"{tg}_low", f"{tg}_high"} <= set(p1.columns)
         assert (p1[f"{tg}_low"] <= p1[tg]).all() and (p1[tg] <= p1[f"{tg}_high"]).all()
-        assert loaded.model_kind_[tg] in ("global", "per_layer")
+        assert loaded.model_kind_[tg] in ("global", "per_layer", "ridge")
     meta = json.loads((path / "metadata.json").read_text())
+    kinds = {r["kind"] for r in meta["models"]["lut"]["cv_results"]}
+    assert kinds == {"global", "per_layer", "ridge"}  # all three kinds competed in the grouped CV
     assert meta["info"]["backend"] == "test"
     assert len(meta["training_set"]["sha256"]) == 64
     assert not list(path.glob("*.pkl")) and not list(path.glob("*.pickle"))
@@ -205,3 +207,23 @@ def test_converter_facts_match_training_layout(shipped):
     assert not p["extrapolating"].any(), p["reason"].tolist()
     for tg in TARGETS:  # quantized random weights have zeros; the vitis-u250 features ignore pruning
         assert p[tg][0] == p[tg][1]
+
+
+def test_ridge_kind_fits_saves_as_json_and_reloads(tmp_path):
+    """The scikit-learn kind: a Ridge on log features, saved as JSON coefficients, reloaded identically."""
+    designs_all, y, groups = load_wa_hls4ml(DATA)
+    archs = np.random.default_rng(1).choice(groups.unique(), 60, replace=False)
+    idx = np.flatnonzero(groups.isin(archs))
+    designs = [designs_all[i] for i in idx]
+    sur = Surrogate(model_kinds=("ridge",), ridge_alphas=(1.0, 10.0), targets=("lut", "ff"), n_splits=2)
+    sur.fit(designs, y.iloc[idx][["lut", "ff"]], groups.iloc[idx])
+    assert set(sur.model_kind_.values()) == {"ridge"} and sur.specs_["lut"].reg_lambda in (1.0, 10.0)
+    sur.save(str(tmp_path / "r"))
+    saved = json.loads((tmp_path / "r" / "lut.json").read_text())
+    assert saved["format"] == "fpga-dse-ridge" and len(saved["coef"]) == len(sur.feature_names_)
+    pd.testing.assert_frame_equal(sur.predict(designs), Surrogate.load(str(tmp_path / "r")).predict(designs))
+    p = sur.predict(designs)
+    assert smape(y.iloc[idx]["lut"].to_numpy(float), p["lut"].to_numpy()) < 60
+    (tmp_path / "r" / "ff.json").write_text('{"format": "something else"}')
+    with pytest.raises(SurrogateLoadError, match="ff.json"):
+        Surrogate.load(str(tmp_path / "r"))
