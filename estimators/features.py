@@ -336,6 +336,7 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
     acc_slots = np.where(multiplexed, np.maximum(1.0, np.ceil(m_units / np.maximum(n_out, 1.0))), 0.0)
     ab, rb = n["accum_bits"], n["result_bits"]
     outs = np.where(is_matrix > 0, n_out * out_pixels, 0.0)
+    regs = np.where(t.kind != _KIND_INDEX["Input"], n_out * out_pixels, 0.0)  # every layer registers its outputs
     c.update(
         csd_terms=np.where(parallel & ~wide, items * csd, 0.0),
         shift_add_bits=np.where(parallel & ~wide, items * np.maximum(csd - 1, 0.0) * (ib + wb), 0.0),
@@ -347,14 +348,16 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
         acc_mux_bits=np.where(multiplexed, items * ab, 0.0),
         # rough LUT6 / FF counts of that structure (unit costs, not fitted): priors that a surrogate's trees
         # correct multiplicatively (Surrogate(offsets={"lut": "lut_rtl_est", "ff": "ff_rtl_est"}))
-        lut_rtl_est=outs * rb + np.where(
+        lut_rtl_est=regs * rb + np.where(
             parallel, items * np.where(wide, 1.0, csd) * ab,
             np.where(multiplexed,
                      m_units * (np.where(wide, 0.0, wb * ib) + ib * (reuse - 1.0) / 3.0 + wb * np.maximum(1.0, reuse / 64.0))
                      + items * ab / 3.0 + outs * acc_slots * ab, 0.0)),
-        ff_rtl_est=outs * rb + np.where(
-            parallel, np.where(wide, items * product_bits, 0.0),
-            np.where(multiplexed, m_units * product_bits + outs * ab + np.log2(reuse), 0.0)),
+        ff_rtl_est=regs * rb + np.where(
+            parallel, 0.0,
+            # registered inputs, product registers (inside the DSP block when wide), accumulators, counters
+            np.where(multiplexed, n_in * ib + np.where(wide, 0.0, m_units * product_bits) + outs * ab
+                     + 2.0 * np.ceil(np.log2(reuse)), 0.0)),
     )
     for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est",
               "csd_terms", "shift_add_bits", "lut_mult_area", "mux_in_bits"):
