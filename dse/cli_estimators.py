@@ -124,6 +124,42 @@ def _eval_args(p):
     p.add_argument("surrogate", help="surrogate folder or target name")
     p.add_argument("--data", required=True, help="dataset (.parquet) or wa-hls4ml CSV file/folder")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--plots", metavar="DIR", default=None,
+                   help="also write DIR/evaluation.html: predicted vs measured per target (self-contained SVG)")
+
+
+def write_evaluation_plots(out_dir, y, pred, metrics_by_target: dict, title: str) -> Path:
+    """``evaluation.html``: one predicted-vs-measured scatter per target (log10(1 + value) axes, y = x line,
+    90% intervals as vertical segments) with its R2 / sMAPE / coverage; opens offline."""
+    from html import escape
+
+    import numpy as np
+
+    from .study.svg import scatter_svg
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = []
+    n = len(y)
+    keep = np.sort(np.random.default_rng(0).choice(n, 2000, replace=False)) if n > 2000 else np.arange(n)
+    for t, m in metrics_by_target.items():
+        meas = np.log10(1.0 + y[t].to_numpy(float)[keep])
+        p = np.log10(1.0 + pred[t].to_numpy(float)[keep])
+        lo = np.log10(1.0 + pred[f"{t}_low"].to_numpy(float)[keep])
+        hi = np.log10(1.0 + pred[f"{t}_high"].to_numpy(float)[keep])
+        top = float(max(meas.max(initial=0.0), hi.max(initial=0.0)))
+        series = [{"x": [0.0, top], "y": [0.0, top], "color": "#bbb", "line": True, "size": 0.1, "label": "y = x"},
+                  {"x": meas.tolist(), "y": p.tolist(), "color": "#1f77b4", "size": 2.5, "label": "designs"}]
+        links = list(zip(zip(meas.tolist(), lo.tolist()), zip(meas.tolist(), hi.tolist())))[:400]
+        svg = scatter_svg(series, f"log10(1 + measured {t})", f"log10(1 + predicted {t})", links=links)
+        blocks.append(f"<div class='plot'><h3>{escape(t)}: R2 {m['r2'] if m['r2'] is None else round(m['r2'], 4)}, "
+                      f"sMAPE {m['smape']:.2f}%, coverage90 {m['coverage90']:.3f}, n {m['n']}</h3>{svg}</div>")
+    path = out / "evaluation.html"
+    path.write_text("<!doctype html><meta charset='utf-8'><title>" + escape(title) + "</title><style>"
+                    "body{font-family:sans-serif;margin:1em}.plot{display:inline-block;margin:6px}"
+                    "h3{font-size:13px;margin:2px}</style><h1>" + escape(title) + "</h1>"
+                    f"<p>{len(keep)} of {n} designs shown; dashed segments: 90% prediction intervals (400 of them).</p>" + "".join(blocks))
+    return path
 
 
 @command("evaluate-surrogate", _eval_args)
@@ -140,6 +176,10 @@ def _evaluate(args) -> int:
         m = metrics.summarize(y[t].to_numpy(float), pred[t], pred[f"{t}_low"], pred[f"{t}_high"])
         out[t] = {"r2": m["r2"], "smape": m["smape"], "mape": m["mape"], "coverage90": m["coverage90"],
                   "n": int(len(y))}
+    if args.plots:
+        path = write_evaluation_plots(args.plots, y, pred, out, f"{args.surrogate} on {args.data}")
+        if not args.json:
+            print(f"plots: {path}")
     if args.json:
         print(json.dumps(_json_safe(out), indent=2))
         return 0

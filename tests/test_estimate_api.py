@@ -86,9 +86,11 @@ def test_cli_estimate_and_evaluate(tmp_path):
     out = json.loads(r.stdout)
     assert out["lut"] > 0 and len(out["per_layer"]) == 2
     r = subprocess.run([sys.executable, "-m", "dse.cli", "evaluate-surrogate", "vitis-u250", "--data",
-                        str(ROOT / "data/datasets/wa-hls4ml/wa_3layer.csv"), "--json"],
+                        str(ROOT / "data/datasets/wa-hls4ml/wa_3layer.csv"), "--json", "--plots", str(tmp_path / "ev")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     m = json.loads(r.stdout)
     assert set(m) == {"lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii"}
     assert m["lut"]["r2"] > 0.9 and m["lut"]["n"] > 1000
+    html = (tmp_path / "ev" / "evaluation.html").read_text()
+    assert html.count("<svg") == 6 and "sMAPE" in html
