@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from typing import Callable
 
@@ -123,11 +124,21 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .yamlfile import SpecError
 
+    # SIGTERM (a scheduler, `kill`) stops a command like Ctrl-C: worker pools are shut down, their syntheses
+    # killed, and what is done stays recorded (sweeps and studies resume on the next run)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return commands[args.command][1](args) or 0
     except SpecError as e:
         print(f"dse {args.command}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"dse {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,6 +142,25 @@ def test_hls_backend_runs_the_tool_and_parses_its_report(tf, rng, tmp_path, monk
     fake.write_text("#!/bin/sh\nsleep 30\n")
     slow = synthesize(hm, backend="vivado", timeout=1)
     assert slow.status == "timeout" and slow.lut is None
+
+
+def test_killed_caller_leaves_no_tool_running(tmp_path):
+    """A sweep worker killed mid-synthesis (SIGKILL: no cleanup code runs) takes its tool down with it."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
+            "from codegen.synth.proc import run_command; "
+            f"run_command(['sh', '-c', 'sleep 60 & sleep 60'], log_path={str(tmp_path / 'log')!r}, timeout=120, "
+            f"job={str(tmp_path)!r})")
+    caller = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 30
+    while not processes_of_job(str(tmp_path)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert processes_of_job(str(tmp_path)), "the tool did not start"
+    os.kill(caller.pid, signal.SIGKILL)
+    caller.wait()
+    deadline = time.time() + 10
+    while processes_of_job(str(tmp_path)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert processes_of_job(str(tmp_path)) == []
 
 
 # ---------------------------------------------------------------------------------------------- Verilator

@@ -114,6 +114,41 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     assert set(before["design_hash"]) <= set(after["design_hash"])
 
 
+def test_sigterm_stops_workers_and_their_syntheses(tmp_path):
+    """`kill <dse sweep>` ends it like Ctrl-C: exit 130, no worker and no yosys left running."""
+    from codegen.synth.proc import JOB_ENV
+
+    spec = tmp_path / "slow.yml"
+    spec.write_text(TINY.read_text().replace("n_in: 4, n_out: 3", "n_in: 48, n_out: 48")
+                    .replace("n_in: 6, n_out: 2", "n_in: 40, n_out: 40").replace("[3, 5]", "[12, 14]"))
+    work = tmp_path / "work"
+    proc = subprocess.Popen([sys.executable, "-m", "dse.cli", "sweep", str(spec), "--workers", "2", "--output",
+                             str(tmp_path / "d.parquet"), "--workdir", str(work), "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def running() -> list[str]:
+        found = []
+        for env in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if f"{JOB_ENV}={work}".encode() in env.read_bytes():
+                    found.append(env.parent.name)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.time() + 120
+    while not running() and time.time() < deadline:
+        time.sleep(0.2)
+    assert running(), "no synthesis started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    deadline = time.time() + 15
+    while running() and time.time() < deadline:
+        time.sleep(0.2)
+    assert running() == []
+
+
 def test_dask_local_cluster_gives_same_rows(tiny_dataset, tmp_path):
     out, _ = tiny_dataset
     dout = tmp_path / "dask.parquet"

@@ -13,7 +13,8 @@ RSS through fork + exec, so ``ru_maxrss`` would report ours, not the tool's.
     >>> run_command(["sleep", "5"], log_path="/tmp/_proc_doctest.log", timeout=0.2).timed_out
     True
 
-Every child gets ``FPGA_DSE_JOB=<job>`` in its environment (``job`` defaults to the working folder), so a
+If the calling process dies (SIGKILL included), the tool's group is killed too (``PR_SET_PDEATHSIG`` on the
+wrapper): a killed sweep or study leaves no synthesis running. Every child gets ``FPGA_DSE_JOB=<job>`` in its environment (``job`` defaults to the working folder), so a
 test can find leftovers by scanning ``/proc/*/environ``.
 """
 from __future__ import annotations
@@ -35,9 +36,20 @@ log = logging.getLogger(__name__)
 JOB_ENV = "FPGA_DSE_JOB"
 _POLL = 0.05
 _GRACE = 3.0
-# argv: rss_file cmd...; forks cmd, waits, writes the child's peak RSS (KiB) and CPU seconds, exits with its status
+# argv: rss_file parent_pid cmd...; forks cmd, waits, writes the child's peak RSS (KiB) and CPU seconds, exits
+# with its status. When the process that started it dies (a worker killed with its sweep), the kernel sends it
+# SIGTERM (PR_SET_PDEATHSIG) and it takes its whole process group (the tool and the tool's children) down.
 _WRAPPER = (
-    "import os, sys\n"
+    "import os, signal, sys\n"
+    "signal.signal(signal.SIGTERM, lambda *a: os.killpg(0, signal.SIGKILL))\n"
+    "try:\n"
+    "    import ctypes\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG (Linux)
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[2]):\n"  # the parent died before prctl took effect
+    "    os.killpg(0, signal.SIGKILL)\n"
+    "del sys.argv[2]\n"
     "pid = os.fork()\n"
     "if pid == 0:\n"
     "    try:\n"
@@ -101,7 +113,8 @@ def run_command(cmd: Sequence[str], log_path, timeout: float, cwd=None, env: dic
     rss_file.unlink(missing_ok=True)
     t0 = time.monotonic()
     with open(log_path, "wb") as logf:
-        proc = subprocess.Popen([sys.executable, "-S", "-c", _WRAPPER, str(rss_file.resolve())] + cmd, cwd=cwd, env=full_env, stdout=logf, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _WRAPPER, str(rss_file.resolve()), str(os.getpid())] + cmd,
+                                cwd=cwd, env=full_env, stdout=logf, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     pgid = proc.pid  # start_new_session: the child leads its own group
     log.debug("started %s (pid %d) in %s", " ".join(cmd[:3]), proc.pid, cwd)
