@@ -40,6 +40,8 @@ precision:
     ("colour: blue\n", "colour", 8),
     ("precision:\n  weight_bits: [4, -2]\n", "precision.weight_bits[1]", None),
     ("backend: quartus\n", "backend", None),
+    ("precision:\n  weight_bits: [4]\n  style: keras\n", "precision.style", 8),
+    ("precision:\n  weight_bits: [4]\n  input_bits: [8]\n", "precision.input_bits", 8),
 ])
 def test_bad_sweep_file_fails_before_synthesis(tmp_path, extra, key, line):
     out = tmp_path / "ds.parquet"
@@ -193,3 +195,27 @@ def test_refresh_facts_adds_new_facts_and_keeps_what_it_cannot_rebuild(tmp_path)
     df = ds.read().set_index("design_hash")
     assert json.loads(df.loc["a", "layers"]) == facts
     assert json.loads(df.loc["b", "layers"]) == old and json.loads(df.loc["c", "layers"]) == changed
+
+
+def test_qkeras_style_points_are_typed_like_studies_and_synthesize_bit_exact(tmp_path):
+    """precision style qkeras: exact Dense results, ufixed ReLU outputs, a quantized input layer first;
+    the Verilog of such a design matches the emulator (Verilator)."""
+    import codegen
+    from dse.sweep.points import design_points
+
+    text = BASE.format(out=tmp_path / "d.parquet").replace(
+        "  - layers: [{type: Dense, n_in: 4, n_out: 2}]", "  - layers: [{type: Dense, n_in: 5, n_out: 3, activation: relu}, "
+        "{type: Dense, n_in: 3, n_out: 2}]").replace(
+        "  weight_bits: [4]", "  weight_bits: [4]\n  activation_bits: [3]\n  style: qkeras\n  input_bits: [8]")
+    spec = load_sweep(_write(tmp_path, text + "reuse_factors: [2]\nverify: true\n"))
+    (point,) = design_points(spec)
+    assert point["name"].endswith("_w4a3_i8_lrf2_s0")
+    hm = codegen.convert(point["description"], config=point["config"], output_dir=tmp_path / "p")
+    facts = {f["name"]: f for f in codegen.layer_facts(hm.graph)}
+    assert list(facts)[:2] == ["input", "input_q"] and facts["input_q"]["result_bits"] == 8
+    dense = facts["dense_0"]
+    assert dense["result_bits"] == dense["accum_bits"] > 8  # auto: exact
+    assert str(hm.graph["dense_0_relu"].result_type) == "ap_ufixed<3,1>"
+    stats = run_sweep(spec, workers=1, progress=False, workdir=str(tmp_path / "w"))
+    row = Dataset(tmp_path / "d.parquet").read().iloc[0]
+    assert stats["synthesized"] == 1 and row["status"] == "ok", row["error"]

@@ -92,18 +92,31 @@ def _type(bits: int, integer: int | None, default_int: int) -> str:
 
 
 def point_config(layers: list[dict], wb: int, ab: int, wi: int | None, ai: int | None, rf: int,
-                 strategy: str) -> dict:
-    """The hls4ml-style config of one point (reuse clamped per layer to what the layer allows)."""
+                 strategy: str, style: str = "uniform", input_type: str | None = None) -> dict:
+    """The hls4ml-style config of one point (reuse clamped per layer to what the layer allows).
+
+    ``style="qkeras"`` types a design the way ``dse run`` types a QKeras model (codegen.config_from_keras):
+    Dense/Conv results and accumulators ``auto`` (exact), ReLU outputs ``ufixed<ab, 1..3>`` (quantized_relu),
+    the input (and the ``input_q`` quantizer layer that :func:`design_points` puts first) ``input_type``.
+    """
     wtype = _type(wb, wi, 1 if wb < 4 else 2)
     atype = _type(ab, ai, max(1, min(ab - 1, (ab + 1) // 2)))
     from codegen.describe import graph_from_description
 
     graph = graph_from_description({"layers": layers})
-    names = {}
+    names: dict[str, dict] = {}
     for layer in graph:
         if layer.is_matrix:
             n_in, n_out = layer.matrix_shape()
             names[layer.name] = {"ReuseFactor": int(min(rf, n_in * n_out))}
+            if style == "qkeras":
+                names[layer.name]["Precision"] = {"weight": wtype, "bias": wtype, "result": "auto", "accum": "auto"}
+        elif style == "qkeras" and layer.kind == "Activation":
+            relu = layer.attrs.get("activation") == "relu"
+            names[layer.name] = {"Precision": {"result": f"ufixed<{ab},{ai if ai is not None else min(3, max(1, ab // 2))}>"
+                                               if relu else input_type}}
+        elif style == "qkeras" and layer.kind == "Input":
+            names[layer.name] = {"Precision": {"result": input_type}}
     return {"Model": {"Precision": {"default": atype, "weight": wtype, "bias": wtype, "accum": "auto"},
                       "ReuseFactor": int(rf), "Strategy": strategy.capitalize()},
             "LayerName": names}
@@ -145,15 +158,24 @@ def design_points(spec: SweepSpec) -> list[DesignPoint]:
         idx = np.random.default_rng(spec.seed).choice(len(combos), spec.sample_count, replace=False)
         combos = [combos[i] for i in sorted(idx)]
     points = []
-    for name, layers, wb, ab, strategy, sp, rf in combos:
+    for k, (name, layers, wb, ab, strategy, sp, rf) in enumerate(combos):
         ls = copy.deepcopy(layers)
         for l in ls:
             if l["type"] in ("Dense", "Conv1D", "Conv2D"):
                 l["sparsity"] = sp
+        in_type, tag = None, ""
+        if spec.style == "qkeras":
+            ib = spec.input_bits[k % len(spec.input_bits)]
+            in_type, tag = f"ap_fixed<{ib},{spec.input_integer_bits}>", f"_i{ib}"
+            first = dict(ls[0])
+            ls = [{"type": "Activation", "activation": "linear", "name": "input_q",
+                   **({"in_shape": first.pop("in_shape")} if "in_shape" in first else
+                      {"n_in": first["n_in"]} if "n_in" in first else {})}, first] + ls[1:]
         points.append(DesignPoint(
-            name=f"{name}_w{wb}a{ab}_{strategy[0]}rf{rf}_s{int(round(sp * 100))}",
+            name=f"{name}_w{wb}a{ab}{tag}_{strategy[0]}rf{rf}_s{int(round(sp * 100))}",
             architecture=name, description={"layers": ls, "seed": spec.seed},
-            config=point_config(ls, wb, ab, spec.weight_integer_bits, spec.activation_integer_bits, rf, strategy),
+            config=point_config(ls, wb, ab, spec.weight_integer_bits, spec.activation_integer_bits, rf, strategy,
+                                spec.style, in_type),
             weight_bits=wb, activation_bits=ab, strategy=strategy, sparsity=sp, reuse_factor=rf,
             backend=spec.backend, part=spec.part, clock_period=spec.clock_period, timeout=spec.timeout,
             verify=spec.verify, sweep=spec.name))

@@ -17,6 +17,10 @@
       activation_bits: [8]
       weight_integer_bits: 2       # optional (default: 1 below 4 bits, else 2)
       activation_integer_bits: 4   # optional (default: about half the bits)
+      style: uniform               # uniform: every layer's result is ap_fixed<activation_bits, ...>;
+                                   # qkeras: what `dse run` builds from QKeras models: exact (auto) Dense/Conv
+                                   # results, ReLU outputs ufixed<activation_bits, 1..3>, a quantized input
+                                   # layer of input_bits (default [12]) with input_integer_bits (default 4)
     reuse_factors: [1, 4, 16]      # or "all": every valid value of the largest layer
     strategies: [latency, resource]
     sparsity: [0.0, 0.5]
@@ -37,7 +41,9 @@ _TOP = {"name", "output", "backend", "part", "clock_period", "timeout", "sample"
         "reuse_factors", "strategies", "sparsity", "seed", "workers", "verify", "max_multipliers"}
 _GEN_KEYS = {"kind", "count", "seed", "depth", "inputs", "widths", "outputs", "input_shape", "filters", "kernel",
              "conv_layers", "pool", "activation", "dense_widths", "name"}
-_PREC_KEYS = {"weight_bits", "activation_bits", "weight_integer_bits", "activation_integer_bits"}
+_PREC_KEYS = {"weight_bits", "activation_bits", "weight_integer_bits", "activation_integer_bits", "style",
+              "input_bits", "input_integer_bits"}
+STYLES = ("uniform", "qkeras")
 
 
 @dataclass
@@ -49,6 +55,9 @@ class SweepSpec:
     activation_bits: list[int]
     weight_integer_bits: int | None = None
     activation_integer_bits: int | None = None
+    style: str = "uniform"
+    input_bits: list[int] = field(default_factory=lambda: [12])
+    input_integer_bits: int = 4
     reuse_factors: list[int] | str = field(default_factory=lambda: [1])
     strategies: list[str] = field(default_factory=lambda: ["latency"])
     sparsity: list[float] = field(default_factory=lambda: [0.0])
@@ -146,6 +155,16 @@ def parse_sweep(doc: YamlDocument) -> SweepSpec:
     for key, v in (("weight_integer_bits", wi), ("activation_integer_bits", ai)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not -8 <= v <= 32):
             raise doc.error(["precision", key], f"must be an integer in -8..32, got {v!r}")
+    style = prec.get("style", "uniform")
+    if style not in STYLES:
+        raise doc.error(["precision", "style"], f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    ib = _int_list(doc, ["precision", "input_bits"], prec.get("input_bits", [12]), 2, 32)
+    ii = prec.get("input_integer_bits", 4)
+    if not isinstance(ii, int) or isinstance(ii, bool) or not 0 <= ii < min(ib):
+        raise doc.error(["precision", "input_integer_bits"], f"must be an integer in 0..{min(ib) - 1}, got {ii!r}")
+    if style == "uniform" and ("input_bits" in prec or "input_integer_bits" in prec):
+        raise doc.error(["precision", "input_bits" if "input_bits" in prec else "input_integer_bits"],
+                        "input_bits / input_integer_bits need style: qkeras (uniform types every layer alike)")
     rfs = d.get("reuse_factors", [1])
     if rfs != "all":
         rfs = _int_list(doc, ["reuse_factors"], rfs, 1, 1 << 20)
@@ -178,7 +197,8 @@ def parse_sweep(doc: YamlDocument) -> SweepSpec:
         raise doc.error(["workers"], f"must be a positive integer, got {workers!r}")
     return SweepSpec(
         name=str(d["name"]), output=str(d["output"]), architectures=archs, weight_bits=wb, activation_bits=ab,
-        weight_integer_bits=wi, activation_integer_bits=ai, reuse_factors=rfs,
+        weight_integer_bits=wi, activation_integer_bits=ai, style=style, input_bits=ib, input_integer_bits=ii,
+        reuse_factors=rfs,
         strategies=[str(s).lower() for s in strategies], sparsity=[float(s) for s in sparsity], backend=backend,
         part=str(d.get("part", "xc7z020clg400-1")), clock_period=float(d.get("clock_period", 10.0)),
         timeout=float(d.get("timeout", 600)), sample_mode=sample.get("mode", "grid"),
