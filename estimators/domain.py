@@ -9,7 +9,7 @@
 
 What is recorded: layer kinds and activations seen; the strategies of matrix layers; ranges over matrix
 layers (Dense / Conv) of n_in, n_out, out_pixels, reuse, weight/bias/accumulator bits, multipliers per layer
-(``block_factor``) and ``reuse / (n_in * n_out)``; ranges over all layers of input and result bits; depth
+(``block_factor``, and ``multipliers`` for nonzero weights: sweeps cap it) and ``reuse / (n_in * n_out)``; ranges over all layers of input and result bits; depth
 (number of matrix layers); the lowest nonzero-weight fraction (checked only when the surrogate's features
 depend on pruning); clock periods, parts and io types.
 """
@@ -27,7 +27,7 @@ __all__ = ["TrainingDomain", "MATRIX_RANGED", "ALL_RANGED"]
 #: per-layer quantities whose range over matrix layers is recorded and checked
 MATRIX_RANGED: tuple[str, ...] = (
     "n_in", "n_out", "out_pixels", "reuse", "weight_bits", "bias_bits", "accum_bits", "block_factor",
-    "reuse_fraction",
+    "multipliers", "reuse_fraction",
 )
 #: per-layer quantities whose range over all layers is recorded and checked
 ALL_RANGED: tuple[str, ...] = ("input_bits", "result_bits")
