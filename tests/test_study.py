@@ -201,12 +201,14 @@ def test_two_workers_share_one_sqlite_study(tmp_path, surrogate):
     from dse.study.run import run_study
 
     out = tmp_path / "out"
-    spec = load_study_spec(_study_file(tmp_path, trials=4, sampler="nsga2"))
+    # 6 trials: enough that the second process (spawned, imports TensorFlow) starts before the first one has
+    # done them all, even on a loaded machine
+    spec = load_study_spec(_study_file(tmp_path, trials=6, sampler="nsga2"))
     summary = run_study(spec, workers=2, synthesize=False, progress=False)
     trials = _complete(out)
-    assert summary["complete"] == 4 and len(trials) == 4
-    assert sorted(t.number for t in trials) == [0, 1, 2, 3]
-    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 4  # unique designs
+    assert summary["complete"] == 6 and len(trials) == 6
+    assert len({t.number for t in trials}) == 6
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 6  # unique designs
     assert len({t.user_attrs["worker"] for t in trials}) == 2                 # both processes ran trials
 
 
