@@ -25,7 +25,7 @@ import pandas as pd
 from .surrogate import TARGETS, Surrogate
 
 __all__ = ["Estimate", "estimate", "estimate_many", "available_targets", "load_target", "SURROGATE_DIR",
-           "UnknownTarget"]
+           "UnknownTarget", "target_dir"]
 
 SURROGATE_DIR = Path(os.environ.get("FPGA_DSE_SURROGATES", Path(__file__).resolve().parents[1] / "data" / "surrogates"))
 _ALIASES = {"latency": "latency_cycles", "bram": "bram_18k"}
@@ -47,13 +47,19 @@ def _load(path: str, mtime: float) -> Surrogate:
     return Surrogate.load(path)
 
 
-def load_target(target: str | os.PathLike) -> Surrogate:
-    """The surrogate of a target name (or a folder path); cached until its metadata changes."""
+def target_dir(target: str | os.PathLike) -> Path:
+    """The folder of a target name (``data/surrogates/<name>``) or of a surrogate folder path."""
     p = Path(target)
     if not (p / "metadata.json").is_file():
         p = SURROGATE_DIR / str(target)
     if not (p / "metadata.json").is_file():
         raise UnknownTarget(f"no surrogate for target {str(target)!r}; available: {available_targets()}")
+    return p
+
+
+def load_target(target: str | os.PathLike) -> Surrogate:
+    """The surrogate of a target name (or a folder path); cached until its metadata changes."""
+    p = target_dir(target)
     return _load(str(p), (p / "metadata.json").stat().st_mtime)
 
 

@@ -229,23 +229,14 @@ def synthesize_candidates(spec, study, candidates: list, progress: bool = True) 
 
 
 def _append_rows(out: Path, rows: list[dict], surrogate: str) -> None:
-    """Append measured designs to ``surrogate_rows.parquet`` (sweep dataset format); JSON lines when parquet
-    cannot be written here (e.g. a pyarrow that does not match numpy)."""
+    """Append measured designs to ``surrogate_rows.parquet`` (sweep dataset format)."""
     from ..dataset import Dataset
-
     from .refit import ROWS_FILE
 
     ds = Dataset(out / ROWS_FILE)
-    try:
-        n, path = ds.append(rows), ds.path
-    except ImportError as e:
-        path = out / "surrogate_rows.jsonl"
-        with open(path, "a") as fh:
-            for r in rows:
-                fh.write(json.dumps(r, default=str) + "\n")
-        n = len(rows)
-        log.error("refit: parquet is unavailable (%s); wrote the rows to %s instead", str(e).splitlines()[0], path)
-    log.info("refit: %d measured design(s) appended to %s (training data for the %s surrogate)", n, path, surrogate)
+    n = ds.append(rows)
+    log.info("refit: %d measured design(s) appended to %s (training data for the %s surrogate)", n, ds.path,
+             surrogate)
 
 
 def _attr(rec: dict) -> dict:

@@ -45,10 +45,12 @@ class RefitError(RuntimeError):
 
 
 def _surrogate_dir(name: str) -> Path:
-    from estimators.api import SURROGATE_DIR
+    from estimators.api import UnknownTarget, target_dir
 
-    p = Path(name)
-    return p if (p / "metadata.json").is_file() else SURROGATE_DIR / name
+    try:
+        return target_dir(name)
+    except UnknownTarget as e:
+        raise RefitError(str(e)) from None
 
 
 def _metadata(name: str) -> dict:

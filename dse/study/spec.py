@@ -340,11 +340,15 @@ def parse_study(doc: YamlDocument, check_data: bool = True, check_surrogate: boo
         if not hasattr(estimators, "available_targets") or not hasattr(estimators, "estimate"):
             raise doc.error(["hardware", "surrogate"], "this installation's estimators package has no "
                                                        "estimate()/available_targets(): no surrogate can be used")
-        avail = estimators.available_targets()
-        if hardware["surrogate"] not in avail and not (Path(hardware["surrogate"]) / "metadata.json").is_file():
+        from estimators.api import UnknownTarget, target_dir
+
+        try:
+            target_dir(hardware["surrogate"])
+        except UnknownTarget:
+            avail = estimators.available_targets()
             raise doc.error(["hardware", "surrogate"], f"unknown surrogate {hardware['surrogate']!r}; available: "
                                                        f"{', '.join(avail) or '(none installed)'}, or a folder "
-                                                       "holding a surrogate's metadata.json")
+                                                       "holding a surrogate's metadata.json") from None
     synthesis = {"pareto_candidates": 5, "timeout": 1800, "workers": 1, "refit": False, "verify": True, **synthesis}
     _positive(doc, ["synthesis", "pareto_candidates"], synthesis["pareto_candidates"], allow_zero=True)
     _positive(doc, ["synthesis", "timeout"], synthesis["timeout"], integer=False)
