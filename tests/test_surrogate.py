@@ -227,3 +227,15 @@ def test_ridge_kind_fits_saves_as_json_and_reloads(tmp_path):
     (tmp_path / "r" / "ff.json").write_text('{"format": "something else"}')
     with pytest.raises(SurrogateLoadError, match="ff.json"):
         Surrogate.load(str(tmp_path / "r"))
+
+
+def test_domain_flags_more_nonzero_multipliers_than_trained_on():
+    """Sweeps cap nonzero multipliers per layer: a layer above the cap is flagged even when every size is in range."""
+    from estimators.domain import TrainingDomain
+    from estimators.features import fact_table
+
+    train = [dense_design([32, 32, 8], bits=8, reuse=r) for r in (8, 16, 32)]  # at most 128 multipliers a layer
+    dom = TrainingDomain.from_table(fact_table(train))
+    flags, reasons = dom.check(fact_table([dense_design([32, 32, 8], bits=8, reuse=8),
+                                           dense_design([32, 32, 8], bits=8, reuse=4)]))
+    assert list(flags) == [False, True] and "multipliers=256" in reasons[1]
