@@ -7,14 +7,20 @@
 Every fact dict has the keys of :data:`FACT_KEYS`. For convolutions ``n_in`` is kernel elements x input
 channels and ``n_out`` the filters (the matrix one output position multiplies by), ``out_pixels`` the output
 positions. Layers without weights have ``n_in`` = input size, ``n_out`` = output size, zero params.
+
+The ``rtl_*`` facts (:data:`codegen.rtl.inventory.INVENTORY_KEYS`) count the live logic of the layer's
+Verilog under the default :class:`~codegen.rtl.DspPolicy` (what the yosys flow synthesizes); they are -1
+when the Verilog writer cannot build the design (an io type or layer it does not support).
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 
 from .ir import Graph, Layer
+from .rtl.inventory import INVENTORY_KEYS
 
 __all__ = ["FACT_KEYS", "layer_facts", "design_facts", "csd_digit_count"]
 
@@ -22,7 +28,9 @@ FACT_KEYS = (
     "name", "kind", "n_in", "n_out", "out_pixels", "params", "nonzero_params", "weight_bits",
     "weight_integer_bits", "bias_bits", "input_bits", "input_integer_bits", "result_bits", "result_integer_bits",
     "accum_bits", "accum_integer_bits", "reuse", "strategy", "activation", "csd_digits",
-)
+) + INVENTORY_KEYS
+
+log = logging.getLogger(__name__)
 
 
 def csd_digit_count(raw: np.ndarray) -> int:
@@ -102,9 +110,23 @@ def _csd_digits(layer: Layer) -> int:
     return csd_digit_count(weight_raw(layer, "kernel", "weight"))
 
 
+def _inventory(graph: Graph) -> dict[str, dict[str, int]]:
+    """The live-logic counts of every layer's Verilog, or {} when the Verilog writer cannot build the design."""
+    from .rtl import RTLWriteError, plan_design
+    from .rtl.inventory import layer_inventory
+
+    try:
+        return layer_inventory(plan_design(graph))
+    except (RTLWriteError, NotImplementedError, ValueError, KeyError) as e:
+        log.debug("no rtl_* facts for %s: %s", graph.name, e)
+        return {}
+
+
 def layer_facts(graph: Graph) -> list[dict]:
     """One fact dict per layer (Input included), in graph order."""
-    return [_one(graph, l) for l in graph]
+    inv = _inventory(graph)
+    missing = dict.fromkeys(INVENTORY_KEYS, -1)
+    return [{**_one(graph, l), **inv.get(l.name, missing)} for l in graph]
 
 
 def design_facts(graph: Graph) -> dict:

@@ -39,6 +39,10 @@ BatchNormalization, 0 for layers without multiplications):
   uniform weights of that width), ``lut_mult_area``, ``dsp_units``, ``mux_in_bits`` (R:1 input multiplexers),
   ``acc_mux_bits`` / ``acc_slots`` (accumulator-side multiplexers), and the rough priors ``lut_rtl_est`` /
   ``ff_rtl_est`` (unit costs, corrected by the models: ``Surrogate(offsets="rtl")``).
+- The counted live logic of the layer's Verilog, when the facts carry it (:data:`RTL_FACTS`, recorded by
+  codegen; ``rtl_known`` says whether they are there): the ``rtl_*`` facts themselves, ``rtl_lut_est`` (their
+  sum weighted by :data:`RTL_LUT_COST`), and then the priors ``lut_rtl_est = rtl_lut_est`` and
+  ``ff_rtl_est = rtl_reg_bits``; without them the priors stay the unit-cost estimates above.
 
 Facts in :data:`OPTIONAL_FACTS` may be absent (datasets made before they existed; ``dse dataset
 refresh-facts`` adds them). Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
@@ -71,6 +75,8 @@ __all__ = [
     "SPARSITY_FEATURES",
     "MATRIX_KINDS",
     "OPTIONAL_FACTS",
+    "RTL_FACTS",
+    "RTL_LUT_COST",
 ]
 
 #: keys every per-layer fact dict carries (the converter / sweep interface)
@@ -82,7 +88,19 @@ FACT_KEYS: tuple[str, ...] = (
 )
 _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name", "kind", "strategy", "activation"))
 #: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
-OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0}
+#: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
+RTL_FACTS: tuple[str, ...] = (
+    "rtl_add_bits", "rtl_shift_add_bits", "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits",
+    "rtl_rom_bits", "rtl_table_bits", "rtl_mux_bits", "rtl_reg_bits",
+)
+OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACTS, -1.0)}
+#: LUT6 per counted bit of each RTL fact (rtl_lut_est): robust non-negative least squares of design LUTs on the
+#: design totals of the yosys-xc7 seed dataset (1,694 designs, yosys 0.23), rounded; table bits assume one LUT6
+#: per 64 ROM bits. The surrogate corrects this prior multiplicatively (offsets="rtl").
+RTL_LUT_COST: dict[str, float] = {
+    "rtl_add_bits": 0.43, "rtl_shift_add_bits": 0.78, "rtl_lutmul_bits": 1.42, "rtl_select_bits": 0.25,
+    "rtl_rom_bits": 0.12, "rtl_mux_bits": 0.87, "rtl_table_bits": 1.0 / 64.0,
+}
 
 #: layer kinds with a fixed feature slot; anything else counts as "Other"
 KINDS: tuple[str, ...] = (
@@ -252,7 +270,7 @@ EXTENSIVE: tuple[str, ...] = (
     "rom_bits",
     "rom_width", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits", "out_reg_bits", "accum_reg_bits",
     "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits", "acc_mux_bits",
-    "lut_rtl_est", "ff_rtl_est",
+    "lut_rtl_est", "ff_rtl_est", *RTL_FACTS, "rtl_lut_est",
 )
 #: intensive layer quantities (mean, min and max over a design's matrix layers)
 INTENSIVE: tuple[str, ...] = (
@@ -359,8 +377,18 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
             np.where(multiplexed, n_in * ib + np.where(wide, 0.0, m_units * product_bits) + outs * ab
                      + 2.0 * np.ceil(np.log2(reuse)), 0.0)),
     )
+    # the counted live logic of the generated Verilog (rtl_* facts), when the facts have it: the priors then
+    # come from it (LUT: unit costs RTL_LUT_COST; FF: the register bits)
+    known = np.all([n[k] >= 0 for k in RTL_FACTS], axis=0)
+    c["rtl_known"] = known.astype(float)
+    for k in RTL_FACTS:
+        c[k] = np.where(known, n[k], 0.0)
+    rtl_lut = sum(cost * c[k] for k, cost in RTL_LUT_COST.items())
+    c["rtl_lut_est"] = rtl_lut
+    c["lut_rtl_est"] = np.where(known, rtl_lut, c["lut_rtl_est"])
+    c["ff_rtl_est"] = np.where(known, c["rtl_reg_bits"], c["ff_rtl_est"])
     for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est",
-              "csd_terms", "shift_add_bits", "lut_mult_area", "mux_in_bits"):
+              "csd_terms", "shift_add_bits", "lut_mult_area", "mux_in_bits", *RTL_FACTS, "rtl_lut_est"):
         c[f"log_{k}"] = np.log1p(c[k])
     return c
 
@@ -445,11 +473,12 @@ def design_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
     g["cycles_est"] = g["sum_cycles_est"]
     g["lut_rtl_est"] = g["sum_lut_rtl_est"]  # design totals under the per-layer names (offset priors)
     g["ff_rtl_est"] = g["sum_ff_rtl_est"]
+    g["rtl_known"] = _group_sum(t, c["rtl_known"]) / np.maximum(n_layers, 1.0)
     for q in ("weights", "nonzero_mults", "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops",
               "mult_area",
               "weight_storage_bits", "rom_bits", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits",
               "out_reg_bits", "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits",
-              "acc_mux_bits"):
+              "acc_mux_bits", *RTL_FACTS, "rtl_lut_est"):
         g[f"log_sum_{q}"] = np.log1p(g[f"sum_{q}"])
     names = list(g)
     return np.column_stack([g[k] for k in names]), names

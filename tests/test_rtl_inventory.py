@@ -1,0 +1,103 @@
+"""The live-logic inventory of generated Verilog (codegen.rtl.inventory) and the rtl_* facts built on it."""
+from __future__ import annotations
+
+import numpy as np
+
+import codegen
+from codegen.ir import Graph, Layer
+from codegen.rtl import plan_design
+from codegen.rtl.arith import csd
+from codegen.rtl.inventory import INVENTORY_KEYS, layer_inventory
+
+CFG = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1, "Strategy": "Latency"}}
+
+
+def _mlp(k1: np.ndarray, k2: np.ndarray, b1: np.ndarray | None = None) -> Graph:
+    n_in, n_hid = k1.shape
+    return Graph([
+        Layer("x", "Input", [], (n_in,)),
+        Layer("fc1", "Dense", ["x"], (n_hid,), weights={"kernel": k1, "bias": np.zeros(n_hid) if b1 is None else b1}),
+        Layer("fc2", "Dense", ["fc1"], (k2.shape[1],), weights={"kernel": k2, "bias": np.zeros(k2.shape[1])}),
+    ], name="mlp")
+
+
+def _inventory(graph: Graph, cfg=CFG) -> dict[str, dict[str, int]]:
+    hm = codegen.convert(graph, config=cfg, output_dir="/nonexistent/inventory-test")
+    return layer_inventory(plan_design(hm))
+
+
+def test_counts_follow_the_weights():
+    """Reuse 1: one shift-add per extra CSD digit of each (input, weight) product, adders per output, and
+    the output registers plus the valid bit."""
+    k1 = np.array([[0.25, 0.875], [0.5, -0.75], [0.625, 0.0]])  # raw (frac 5): 8 28 | 16 -24 | 20 0
+    k2 = np.array([[0.5], [0.25]])
+    inv = _inventory(_mlp(k1, k2))
+    assert set(inv["fc1"]) == set(INVENTORY_KEYS)
+    multi_digit = sum(len(csd(int(round(w * 32)))) > 1 for w in k1.ravel())
+    assert multi_digit == 3  # 28, -24, 20
+    assert inv["fc1"]["rtl_shift_add_bits"] > 0 and inv["fc2"]["rtl_shift_add_bits"] == 0  # fc2: powers of two
+    assert inv["fc1"]["rtl_add_bits"] > 0 and inv["fc1"]["rtl_lutmul_bits"] == 0
+    assert inv["x"] == dict.fromkeys(INVENTORY_KEYS, 0)
+    # deterministic
+    assert _inventory(_mlp(k1, k2)) == inv
+
+
+def test_outputs_nobody_reads_and_constant_outputs_make_no_logic():
+    k1 = np.array([[0.25, 0.875, 0.375], [0.5, -0.75, 0.125]])
+    used = _inventory(_mlp(k1, np.array([[0.5], [0.25], [0.75]])))
+    unread = _inventory(_mlp(k1, np.array([[0.5], [0.25], [0.0]])))  # fc1 output 2 feeds only a zero weight
+    width = used["fc1"]["rtl_reg_bits"] - unread["fc1"]["rtl_reg_bits"]
+    assert width > 0 and unread["fc1"]["rtl_add_bits"] < used["fc1"]["rtl_add_bits"]
+    # an output with no nonzero weight is its bias, a constant: no register either
+    k1z = k1.copy()
+    k1z[:, 2] = 0.0
+    const = _inventory(_mlp(k1z, np.array([[0.5], [0.25], [0.75]]), b1=np.array([0.0, 0.0, 0.5])))
+    assert used["fc1"]["rtl_reg_bits"] - const["fc1"]["rtl_reg_bits"] == width
+
+
+def test_time_multiplexed_layers_count_multipliers_and_multiplexers():
+    rng = np.random.default_rng(0)
+    k1 = rng.uniform(-1, 1, (8, 6))
+    k2 = rng.uniform(-1, 1, (6, 2))
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 4, "Strategy": "Resource"}}
+    inv = _inventory(_mlp(k1, k2), cfg)
+    fc1 = inv["fc1"]
+    assert fc1["rtl_lutmul_bits"] > 0 and fc1["rtl_select_bits"] > 0 and fc1["rtl_rom_bits"] > 0
+    assert fc1["rtl_shift_add_bits"] == 0
+    # more reuse: fewer multipliers, wider multiplexers
+    cfg8 = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 8, "Strategy": "Resource"}}
+    fc1_8 = _inventory(_mlp(k1, k2), cfg8)["fc1"]
+    assert fc1_8["rtl_lutmul_bits"] < fc1["rtl_lutmul_bits"]
+
+
+def test_facts_carry_the_inventory_or_minus_one(tmp_path):
+    desc = {"layers": [{"type": "Dense", "n_in": 12, "n_out": 7, "activation": "relu", "sparsity": 0.5},
+                       {"type": "Dense", "n_in": 7, "n_out": 3}], "seed": 4}
+    hm = codegen.convert(desc, config={"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 2,
+                                                 "Strategy": "Resource"}}, output_dir=tmp_path / "p")
+    facts = codegen.layer_facts(hm.graph)
+    assert all(set(INVENTORY_KEYS) <= set(f) for f in facts) and set(INVENTORY_KEYS) <= set(codegen.FACT_KEYS)
+    inv = layer_inventory(plan_design(hm))
+    assert [{k: f[k] for k in INVENTORY_KEYS} for f in facts] == [inv[f["name"]] for f in facts]
+    assert facts[1]["rtl_reg_bits"] > 0
+    # a design the Verilog writer cannot build (io_stream) keeps its other facts, rtl_* are -1
+    hm.graph.io_type = "io_stream"
+    facts = codegen.layer_facts(hm.graph)
+    assert facts[1]["n_in"] == 12 and all(f[k] == -1 for f in facts for k in INVENTORY_KEYS)
+
+
+def test_features_use_the_inventory_when_present():
+    from estimators.features import RTL_FACTS, RTL_LUT_COST, layer_features
+
+    assert RTL_FACTS == INVENTORY_KEYS
+    base = dict(name="fc1", kind="Dense", n_in=16, n_out=8, out_pixels=1, params=136, nonzero_params=136,
+                weight_bits=8, weight_integer_bits=3, bias_bits=8, input_bits=8, input_integer_bits=3, result_bits=8,
+                result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
+                activation="linear")
+    without = layer_features(base)
+    inv = dict.fromkeys(INVENTORY_KEYS, 0) | {"rtl_lutmul_bits": 2048, "rtl_select_bits": 1000, "rtl_reg_bits": 700}
+    with_inv = layer_features({**base, **inv})
+    assert without["rtl_known"] == 0.0 and with_inv["rtl_known"] == 1.0
+    assert with_inv["ff_rtl_est"] == 700
+    assert with_inv["lut_rtl_est"] == RTL_LUT_COST["rtl_lutmul_bits"] * 2048 + RTL_LUT_COST["rtl_select_bits"] * 1000
+    assert without["lut_rtl_est"] != with_inv["lut_rtl_est"]
