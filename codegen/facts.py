@@ -10,7 +10,8 @@ positions. Layers without weights have ``n_in`` = input size, ``n_out`` = output
 
 The ``rtl_*`` facts (:data:`codegen.rtl.inventory.INVENTORY_KEYS`) count the live logic of the layer's
 Verilog under the default :class:`~codegen.rtl.DspPolicy` (what the yosys flow synthesizes); they are -1
-when the Verilog writer cannot build the design (an io type or layer it does not support).
+when the Verilog writer cannot build the design (an io type or layer it does not support) or when it has
+more than :data:`INVENTORY_MAX_PRODUCTS` nonzero products (counting takes about 15 ms per 1,000 of them).
 """
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ FACT_KEYS = (
 ) + INVENTORY_KEYS
 
 log = logging.getLogger(__name__)
+
+#: designs with more nonzero products per inference than this get no rtl_* facts (-1): counting would take
+#: seconds, and no such design fits the parts the open-source flow targets
+INVENTORY_MAX_PRODUCTS = 100_000
 
 
 def csd_digit_count(raw: np.ndarray) -> int:
@@ -115,6 +120,10 @@ def _inventory(graph: Graph) -> dict[str, dict[str, int]]:
     from .rtl import RTLWriteError, plan_design
     from .rtl.inventory import layer_inventory
 
+    products = sum(int(l.nonzero_weights()) * int(l.out_positions()) for l in graph if l.is_matrix)
+    if products > INVENTORY_MAX_PRODUCTS:
+        log.debug("no rtl_* facts for %s: %d nonzero products > %d", graph.name, products, INVENTORY_MAX_PRODUCTS)
+        return {}
     try:
         return layer_inventory(plan_design(graph))
     except (RTLWriteError, NotImplementedError, ValueError, KeyError) as e:

@@ -92,6 +92,9 @@ def _fit_args(p):
                    help="analytic priors the models correct: 'rtl' (structural LUT/FF/cycle counts of the "
                         "open-source Verilog flow), 'default' (cycle counts only), 'none'; 'auto': 'rtl' for "
                         "yosys datasets, else 'default'")
+    p.add_argument("--learning-rate", type=float, default=0.2, help="xgboost learning rate (default 0.2)")
+    p.add_argument("--rounds", default="100,200,400",
+                   help="comma-separated boosting-round grid searched by grouped CV (default 100,200,400)")
 
 
 @command("fit-surrogate", _fit_args)
@@ -114,8 +117,18 @@ def _fit(args) -> int:
     offsets = args.offsets
     if offsets == "auto":
         offsets = "rtl" if info.get("backend") == "yosys" else "default"
+    try:
+        rounds = tuple(int(r) for r in str(args.rounds).split(","))
+        if not rounds or min(rounds) < 1:
+            raise ValueError
+    except ValueError:
+        raise SystemExit(f"dse fit-surrogate: --rounds {args.rounds!r}: expected comma-separated positive integers, "
+                         "e.g. 200,400,800")
+    if not 0 < args.learning_rate <= 1:
+        raise SystemExit(f"dse fit-surrogate: --learning-rate {args.learning_rate}: expected a number in (0, 1]")
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
-                               refit_all=not args.no_refit, params={"offsets": offsets})
+                               refit_all=not args.no_refit,
+                               params={"offsets": offsets, "learning_rate": args.learning_rate, "round_grid": rounds})
     print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 

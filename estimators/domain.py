@@ -11,7 +11,9 @@ What is recorded: layer kinds and activations seen; the strategies of matrix lay
 layers (Dense / Conv) of n_in, n_out, out_pixels, reuse, weight/bias/accumulator bits, multipliers per layer
 (``block_factor``, and ``multipliers`` for nonzero weights: sweeps cap it) and ``reuse / (n_in * n_out)``; ranges over all layers of input and result bits; depth
 (number of matrix layers); the lowest nonzero-weight fraction (checked only when the surrogate's features
-depend on pruning); clock periods, parts and io types.
+depend on pruning); clock periods, parts and io types. When every training layer carried the ``rtl_*``
+facts (the yosys flow's counted Verilog logic), a design without them is flagged, and the range of
+``rtl_lut_est`` per matrix layer is checked too.
 """
 from __future__ import annotations
 
@@ -31,14 +33,15 @@ MATRIX_RANGED: tuple[str, ...] = (
 )
 #: per-layer quantities whose range over all layers is recorded and checked
 ALL_RANGED: tuple[str, ...] = ("input_bits", "result_bits")
+#: per-layer quantities ranged over matrix layers only when the training data had the rtl_* facts
+RTL_RANGED: tuple[str, ...] = ("rtl_lut_est",)
 _MAX_REASONS = 4
 
 
-def _values(t: FactTable) -> dict[str, np.ndarray]:
-    """Values to range-check per layer row; NaN where a quantity is not checked (non-matrix rows)."""
-    c = _layer_columns(t)
+def _values(t: FactTable, c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Values to range-check per layer row (``c``: its layer columns); NaN where a quantity is not checked."""
     mat = t.is_matrix
-    v = {k: np.where(mat, c[k], np.nan) for k in MATRIX_RANGED}
+    v = {k: np.where(mat, c[k], np.nan) for k in MATRIX_RANGED + RTL_RANGED}
     v.update({k: c[k] for k in ALL_RANGED})
     return v
 
@@ -62,14 +65,17 @@ class TrainingDomain:
     parts: list[str] = field(default_factory=list)
     io_types: list[str] = field(default_factory=list)
     check_sparsity: bool = True
+    rtl_facts: bool = False
 
     @classmethod
     def from_table(cls, t: FactTable) -> "TrainingDomain":
         mat = t.is_matrix
         depth = t.n_matrix
+        c = _layer_columns(t)
+        rtl = bool(c["rtl_known"].all())
         ranges = {}
-        for k, v in _values(t).items():
-            if np.isfinite(v).any():
+        for k, v in _values(t, c).items():
+            if np.isfinite(v).any() and (rtl or k not in RTL_RANGED):
                 ranges[k] = (float(np.nanmin(v)), float(np.nanmax(v)))
         return cls(
             kinds=sorted({KINDS[i] for i in np.unique(t.kind)}),
@@ -81,6 +87,7 @@ class TrainingDomain:
             clock_periods=sorted({float(c) for c in np.unique(t.clock_period)}),
             parts=sorted(set(t.parts) - {""}),
             io_types=sorted(set(t.io_types)),
+            rtl_facts=rtl,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +96,7 @@ class TrainingDomain:
             "ranges": {k: list(v) for k, v in self.ranges.items()}, "depth": list(self.depth),
             "min_nz_frac": self.min_nz_frac, "check_sparsity": self.check_sparsity,
             "clock_periods": self.clock_periods, "parts": self.parts, "io_types": self.io_types,
+            "rtl_facts": self.rtl_facts,
         }
 
     @classmethod
@@ -99,7 +107,7 @@ class TrainingDomain:
             depth=(int(d["depth"][0]), int(d["depth"][1])), min_nz_frac=float(d["min_nz_frac"]),
             clock_periods=[float(c) for c in d["clock_periods"]],
             parts=list(d.get("parts", [])), io_types=list(d.get("io_types", [])),
-            check_sparsity=bool(d.get("check_sparsity", True)),
+            check_sparsity=bool(d.get("check_sparsity", True)), rtl_facts=bool(d.get("rtl_facts", False)),
         )
 
     def check(self, t: FactTable) -> tuple[np.ndarray, list[str]]:
@@ -115,10 +123,15 @@ class TrainingDomain:
         checks.append((~acts_ok, lambda i: f"activation {ACTIVATIONS[t.activation[i]]} not in training data"))
         strat = np.where(t.resource > 0, "resource", "latency")
         checks.append((mat & ~np.isin(strat, self.strategies), lambda i: f"strategy {strat[i]} not in training data"))
-        values = _values(t)
+        c = _layer_columns(t)
+        values = _values(t, c)
         for k, (lo, hi) in self.ranges.items():
             v = values[k]
             checks.append(((v < lo) | (v > hi), lambda i, k=k, lo=lo, hi=hi, v=v: f"{k}={v[i]:g} outside [{lo:g}, {hi:g}]"))
+        if self.rtl_facts:
+            known = c["rtl_known"] > 0
+            checks.append((~known, lambda i: "no rtl_* facts (the Verilog writer could not build the design, or "
+                                             "they predate it: dse dataset refresh-facts)"))
         if self.check_sparsity:
             nz = _nz_frac(t)
             checks.append((mat & (nz < self.min_nz_frac - 1e-9),

@@ -101,3 +101,24 @@ def test_features_use_the_inventory_when_present():
     assert with_inv["ff_rtl_est"] == 700
     assert with_inv["lut_rtl_est"] == RTL_LUT_COST["rtl_lutmul_bits"] * 2048 + RTL_LUT_COST["rtl_select_bits"] * 1000
     assert without["lut_rtl_est"] != with_inv["lut_rtl_est"]
+
+
+def test_a_surrogate_trained_with_rtl_facts_flags_designs_without_them(tmp_path):
+    from estimators.domain import TrainingDomain
+    from estimators.features import fact_table
+
+    desc = {"layers": [{"type": "Dense", "n_in": 12, "n_out": 7, "activation": "relu"},
+                       {"type": "Dense", "n_in": 7, "n_out": 3}], "seed": 1}
+    hm = codegen.convert(desc, config={"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 2,
+                                                 "Strategy": "Resource"}}, output_dir=tmp_path / "p")
+    design = codegen.design_facts(hm.graph)
+    dom = TrainingDomain.from_table(fact_table([design]))
+    assert dom.rtl_facts and "rtl_lut_est" in dom.ranges
+    assert TrainingDomain.from_dict(dom.to_dict()) == dom
+    old = {**design, "layers": [{k: v for k, v in f.items() if not k.startswith("rtl_")} for f in design["layers"]]}
+    flags, reasons = dom.check(fact_table([design, old]))
+    assert flags.tolist() == [False, True] and "no rtl_* facts" in reasons[1]
+    # a domain without them (e.g. vitis-u250) neither records nor checks them
+    dom_old = TrainingDomain.from_table(fact_table([old]))
+    assert not dom_old.rtl_facts and "rtl_lut_est" not in dom_old.ranges
+    assert dom_old.check(fact_table([design, old]))[0].tolist() == [False, False]
