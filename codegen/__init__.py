@@ -12,7 +12,7 @@ import copy
 
 from .config import ConfigError, config_from_graph, config_from_keras
 from .describe import DescriptionError, graph_from_description
-from .facts import FACT_KEYS, design_facts, layer_facts
+from .facts import DERIVED_FACT_KEYS, FACT_KEYS, design_facts, layer_facts
 from .fixed import FixedType, PrecisionError
 from .frontend import UnsupportedLayerError, UnsupportedQuantizer, keras_to_graph
 from .ir import Graph, Layer, LayerConfig
@@ -25,7 +25,8 @@ __all__ = [
     "FixedType", "PrecisionError", "ConfigError", "UnsupportedLayerError", "UnsupportedQuantizer",
     "ReuseFactorError", "OutputDirError", "Graph", "Layer", "LayerConfig", "HLSModel",
     "config_from_keras", "config_from_graph", "convert", "valid_reuse_factors", "snap_reuse_factor",
-    "DescriptionError", "graph_from_description", "layer_facts", "design_facts", "FACT_KEYS", "keras_to_graph",
+    "DescriptionError", "graph_from_description", "layer_facts", "design_facts", "FACT_KEYS", "DERIVED_FACT_KEYS",
+    "keras_to_graph",
     "synthesize", "parse_report", "SynthResult", "SynthesisToolNotFound",
 ]
 

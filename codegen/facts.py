@@ -23,13 +23,16 @@ import numpy as np
 from .ir import Graph, Layer
 from .rtl.inventory import INVENTORY_KEYS
 
-__all__ = ["FACT_KEYS", "layer_facts", "design_facts", "csd_digit_count"]
+__all__ = ["FACT_KEYS", "DERIVED_FACT_KEYS", "layer_facts", "design_facts", "csd_digit_count"]
 
 FACT_KEYS = (
     "name", "kind", "n_in", "n_out", "out_pixels", "params", "nonzero_params", "weight_bits",
     "weight_integer_bits", "bias_bits", "input_bits", "input_integer_bits", "result_bits", "result_integer_bits",
     "accum_bits", "accum_integer_bits", "reuse", "strategy", "activation", "csd_digits",
 ) + INVENTORY_KEYS
+#: facts computed from the weights and the Verilog writer rather than read off the design: a newer version may
+#: count them differently (``dse dataset refresh-facts`` recomputes them; the other facts identify the design)
+DERIVED_FACT_KEYS = ("csd_digits",) + INVENTORY_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -55,8 +55,9 @@ def _sweep(args) -> int:
 # ---------------------------------------------------------------------- dse dataset show
 def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["show", "refresh-facts"],
-                   help="show: row counts, coverage, failures; refresh-facts: add the per-layer facts this "
-                        "version records to rows made by an older one (rebuilt from each row's description)")
+                   help="show: row counts, coverage, failures; refresh-facts: recompute the derived per-layer facts "
+                        "(csd_digits, rtl_*) the way this version counts them, adding those older rows lack "
+                        "(each design rebuilt from its row's description)")
     p.add_argument("path", help="dataset parquet file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 

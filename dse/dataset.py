@@ -94,15 +94,18 @@ class Dataset:
 
 
 def refresh_facts(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Add the per-layer facts this version of codegen records and older rows lack (e.g. ``csd_digits``).
+    """Recompute the facts this version of codegen derives (``csd_digits``, ``rtl_*``: codegen.DERIVED_FACT_KEYS)
+    and add the ones older rows lack.
 
     Each row's design is rebuilt from its ``description`` (layer list and weight seed) and ``config``; the
-    facts it already has must come out identical (else the design is no longer what was synthesized, and the
+    other facts it has must come out identical (else the design is no longer what was synthesized, and the
     row is left as it is). Rows that cannot be rebuilt (e.g. a study's candidates) are left as they are.
-    Returns the new frame and counts ``updated``, ``current``, ``not_rebuildable``, ``changed``.
+    Returns the new frame and counts ``updated``, ``current`` (nothing to change), ``not_rebuildable``,
+    ``changed``.
     """
     import codegen
 
+    derived = set(codegen.DERIVED_FACT_KEYS)
     counts = {"updated": 0, "current": 0, "not_rebuildable": 0, "changed": 0}
     out = df.copy()
     for i, r in enumerate(df.itertuples(index=False)):
@@ -114,9 +117,6 @@ def refresh_facts(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         except (AttributeError, TypeError, ValueError):
             counts["not_rebuildable"] += 1
             continue
-        if old and all(set(codegen.FACT_KEYS) <= set(f) for f in old):
-            counts["current"] += 1
-            continue
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 hm = codegen.convert(desc, config=cfg, output_dir=tmp, part=r.part, clock_period=float(r.clock_period))
@@ -124,8 +124,13 @@ def refresh_facts(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         except Exception:  # noqa: BLE001 - a design this version cannot rebuild keeps its facts
             counts["not_rebuildable"] += 1
             continue
-        if len(new) != len(old) or any({k: n[k] for k in o} != o for o, n in zip(old, new)):
+        if len(new) != len(old) or any({k: n.get(k) for k in o if k not in derived} != {k: v for k, v in o.items()
+                                                                                        if k not in derived}
+                                       for o, n in zip(old, new)):
             counts["changed"] += 1
+            continue
+        if new == old:
+            counts["current"] += 1
             continue
         out.iat[i, out.columns.get_loc("layers")] = json.dumps(new, sort_keys=True)
         counts["updated"] += 1

@@ -87,19 +87,19 @@ FACT_KEYS: tuple[str, ...] = (
     "reuse", "strategy", "activation",
 )
 _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name", "kind", "strategy", "activation"))
-#: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
 #: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
 RTL_FACTS: tuple[str, ...] = (
     "rtl_add_bits", "rtl_shift_add_bits", "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits",
     "rtl_rom_bits", "rtl_table_bits", "rtl_mux_bits", "rtl_reg_bits",
 )
+#: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
 OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACTS, -1.0)}
 #: LUT6 per counted bit of each RTL fact (rtl_lut_est): robust non-negative least squares of design LUTs on the
-#: design totals of the yosys-xc7 seed dataset (1,694 designs, yosys 0.23), rounded; table bits assume one LUT6
-#: per 64 ROM bits. The surrogate corrects this prior multiplicatively (offsets="rtl").
+#: design totals of the yosys-xc7 seed dataset (1,816 designs, yosys 0.23; bench/rtl_unit_costs.py), rounded;
+#: table bits assume one LUT6 per 64 ROM bits. The surrogate corrects this prior multiplicatively (offsets="rtl").
 RTL_LUT_COST: dict[str, float] = {
-    "rtl_add_bits": 0.43, "rtl_shift_add_bits": 0.78, "rtl_lutmul_bits": 1.42, "rtl_select_bits": 0.25,
-    "rtl_rom_bits": 0.12, "rtl_mux_bits": 0.87, "rtl_table_bits": 1.0 / 64.0,
+    "rtl_add_bits": 0.45, "rtl_shift_add_bits": 0.78, "rtl_lutmul_bits": 1.74, "rtl_select_bits": 0.24,
+    "rtl_rom_bits": 0.05, "rtl_mux_bits": 0.84, "rtl_table_bits": 1.0 / 64.0,
 }
 
 #: layer kinds with a fixed feature slot; anything else counts as "Other"

@@ -122,3 +122,11 @@ def test_a_surrogate_trained_with_rtl_facts_flags_designs_without_them(tmp_path)
     dom_old = TrainingDomain.from_table(fact_table([old]))
     assert not dom_old.rtl_facts and "rtl_lut_est" not in dom_old.ranges
     assert dom_old.check(fact_table([design, old]))[0].tolist() == [False, False]
+
+
+def test_a_weight_rom_counts_only_its_bits_that_are_ever_one():
+    """reuse 2 over a 2x1 Dense: one multiplier whose weight ROM holds raw 16 and 8 (frac 5): bits 3 and 4."""
+    g = Graph([Layer("x", "Input", [], (2,)),
+               Layer("fc", "Dense", ["x"], (1,), weights={"kernel": np.array([[0.5], [0.25]]), "bias": np.zeros(1)})])
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 2, "Strategy": "Resource"}}
+    assert _inventory(g, cfg)["fc"]["rtl_lutmul_bits"] == 8 * 2

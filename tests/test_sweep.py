@@ -182,18 +182,21 @@ def test_refresh_facts_adds_new_facts_and_keeps_what_it_cannot_rebuild(tmp_path)
     old = [{k: v for k, v in f.items() if k != "csd_digits"} for f in facts]
     changed = json.loads(json.dumps(old))
     changed[1]["n_in"] = 13  # not what this description builds any more
+    stale = json.loads(json.dumps(facts))
+    stale[1]["rtl_reg_bits"] += 5  # counted differently by an older version: recomputed
     base = {"config": json.dumps(hm.resolved_config()), "part": "xc7z020clg400-1", "clock_period": 10.0}
     rows = [dict(base, design_hash="a", description=json.dumps(desc), layers=json.dumps(old)),
             dict(base, design_hash="b", description=json.dumps({"study": "s", "trial": 1}), layers=json.dumps(old)),
             dict(base, design_hash="c", description=json.dumps(desc), layers=json.dumps(changed)),
-            dict(base, design_hash="d", description=json.dumps(desc), layers=json.dumps(facts))]
+            dict(base, design_hash="d", description=json.dumps(desc), layers=json.dumps(facts)),
+            dict(base, design_hash="e", description=json.dumps(desc), layers=json.dumps(stale))]
     ds = Dataset(tmp_path / "d.parquet")
     ds.append(rows)
     counts = {}
     ds.rewrite(lambda df: (lambda r: counts.update(r[1]) or r[0])(refresh_facts(df)))
-    assert counts == {"updated": 1, "current": 1, "not_rebuildable": 1, "changed": 1}
+    assert counts == {"updated": 2, "current": 1, "not_rebuildable": 1, "changed": 1}
     df = ds.read().set_index("design_hash")
-    assert json.loads(df.loc["a", "layers"]) == facts
+    assert json.loads(df.loc["a", "layers"]) == facts and json.loads(df.loc["e", "layers"]) == facts
     assert json.loads(df.loc["b", "layers"]) == old and json.loads(df.loc["c", "layers"]) == changed
 
 

@@ -28,7 +28,8 @@ __all__ = ["INVENTORY_KEYS", "layer_inventory"]
 INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_add_bits",        # additions of variables (adder trees, accumulators, modular sums)
     "rtl_shift_add_bits",  # CSD shift-add constant multiplications (LUT "multipliers" of reuse-1 layers)
-    "rtl_lutmul_bits",     # LUT multipliers of two variables: sum of operand width products
+    "rtl_lutmul_bits",     # LUT multipliers of two variables: operand width products (a weight ROM operand
+                           # counts only its bits that are 1 in some case: the others are constant 0)
     "rtl_dsp_mults",       # multiplications mapped to DSP blocks
     "rtl_cast_bits",       # rounding / saturating casts: output bits
     "rtl_select_bits",     # cycle-indexed multiplexers over variables: width x cases
@@ -62,6 +63,16 @@ def _is_rom(n: Node, names: dict[str, Node]) -> bool:
 def _rom_live_bits(n: Node) -> int:
     vals = [int(v.split("'sh")[1], 16) for _, v in n.args["cases"]] + [0]  # 0 in the default case
     return sum(1 for bit in range(n.width) if len({(v >> bit) & 1 for v in vals}) > 1)
+
+
+def _lutmul_bits(n: Node, names: dict[str, Node]) -> int:
+    """Operand width product, counting only the bits of a ROM operand that are not 0 in every case."""
+    wa, wb = int(n.args["wa"]), int(n.args["wb"])
+    b = names.get(n.args["b"])
+    if b is not None and _is_rom(b, names):
+        vals = [int(v.split("'sh")[1], 16) for _, v in b.args["cases"]]
+        wb = sum(1 for bit in range(b.width) if any((v >> bit) & 1 for v in vals))
+    return wa * wb
 
 
 def _control_bits(m: LayerModule) -> int:
@@ -108,7 +119,7 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
         elif n.op == "shift_add":
             inv["rtl_shift_add_bits"] += (len(a["terms"]) - 1) * w
         elif n.op == "lutmul":
-            inv["rtl_lutmul_bits"] += int(a["wa"]) * int(a["wb"])
+            inv["rtl_lutmul_bits"] += _lutmul_bits(n, names)
         elif n.op == "mul":
             inv["rtl_dsp_mults"] += 1
         elif n.op == "castf":
