@@ -37,8 +37,10 @@ HOLDOUT = 0.15
 SEED = 20251121
 #: not used for vitis-u250: integer / fractional bits are an assumption for wa-hls4ml (not recorded), and
 #: nothing is pruned there, so pruning-dependent features carry no information (and hls4ml's Resource
-#: strategy keeps zero weights in its ROM anyway: ``block_factor`` / ``mult_units`` count its multipliers)
-EXCLUDE: tuple[str, ...] = ("*integer_bits*", "*frac_bits*", *SPARSITY_FEATURES)
+#: strategy keeps zero weights in its ROM anyway: ``block_factor`` / ``mult_units`` count its multipliers);
+#: neither are the open-source flow's Verilog counts (``rtl_*``, ``*_rtl_est``): wa-hls4ml rows have none, while a
+#: model estimated by the user would, so its features would differ from the training rows'
+EXCLUDE: tuple[str, ...] = ("*integer_bits*", "*frac_bits*", *SPARSITY_FEATURES, "*rtl*")
 INFO: dict[str, Any] = {
     "name": "vitis-u250",
     "backend": "vitis",
