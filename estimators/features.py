@@ -41,8 +41,10 @@ BatchNormalization, 0 for layers without multiplications):
   ``ff_rtl_est`` (unit costs, corrected by the models: ``Surrogate(offsets="rtl")``).
 - The counted live logic of the layer's Verilog, when the facts carry it (:data:`RTL_FACTS`, recorded by
   codegen; ``rtl_known`` says whether they are there): the ``rtl_*`` facts themselves, ``rtl_lut_est`` (their
-  sum weighted by :data:`RTL_LUT_COST`), and then the priors ``lut_rtl_est = rtl_lut_est`` and
-  ``ff_rtl_est = rtl_reg_bits``; without them the priors stay the unit-cost estimates above.
+  sum weighted by :data:`RTL_LUT_COST`), and then the priors ``lut_rtl_est = rtl_lut_est``,
+  ``ff_rtl_est = rtl_reg_bits``, ``latency_rtl_est = rtl_latency`` (summed over a design: its latency when
+  the layers form a chain) and ``ii_rtl_est = rtl_ii`` (a design's: the largest); without them the priors
+  stay the estimates above (``cycles_est`` for both cycle counts).
 
 Facts in :data:`OPTIONAL_FACTS` may be absent (datasets made before they existed; ``dse dataset
 refresh-facts`` adds them). Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
@@ -90,7 +92,7 @@ _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name",
 #: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
 RTL_FACTS: tuple[str, ...] = (
     "rtl_add_bits", "rtl_shift_add_bits", "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits",
-    "rtl_rom_bits", "rtl_table_bits", "rtl_mux_bits", "rtl_reg_bits",
+    "rtl_rom_bits", "rtl_table_bits", "rtl_mux_bits", "rtl_reg_bits", "rtl_latency", "rtl_ii",
 )
 #: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
 OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACTS, -1.0)}
@@ -270,7 +272,7 @@ EXTENSIVE: tuple[str, ...] = (
     "rom_bits",
     "rom_width", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits", "out_reg_bits", "accum_reg_bits",
     "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits", "acc_mux_bits",
-    "lut_rtl_est", "ff_rtl_est", *RTL_FACTS, "rtl_lut_est",
+    "lut_rtl_est", "ff_rtl_est", "latency_rtl_est", *RTL_FACTS, "rtl_lut_est",
 )
 #: intensive layer quantities (mean, min and max over a design's matrix layers)
 INTENSIVE: tuple[str, ...] = (
@@ -387,6 +389,8 @@ def _layer_columns(t: FactTable) -> dict[str, np.ndarray]:
     c["rtl_lut_est"] = rtl_lut
     c["lut_rtl_est"] = np.where(known, rtl_lut, c["lut_rtl_est"])
     c["ff_rtl_est"] = np.where(known, c["rtl_reg_bits"], c["ff_rtl_est"])
+    c["latency_rtl_est"] = np.where(known, c["rtl_latency"], c["cycles_est"])  # summed: a chain's latency
+    c["ii_rtl_est"] = np.where(known, c["rtl_ii"], c["cycles_est"])  # the design's: the largest
     for k in ("n_in", "n_out", "weights", "reuse", "block_factor", "multipliers", "bops", "rom_bits", "cycles_est",
               "csd_terms", "shift_add_bits", "lut_mult_area", "mux_in_bits", *RTL_FACTS, "rtl_lut_est"):
         c[f"log_{k}"] = np.log1p(c[k])
@@ -474,6 +478,8 @@ def design_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
     g["lut_rtl_est"] = g["sum_lut_rtl_est"]  # design totals under the per-layer names (offset priors)
     g["ff_rtl_est"] = g["sum_ff_rtl_est"]
     g["rtl_known"] = _group_sum(t, c["rtl_known"]) / np.maximum(n_layers, 1.0)
+    g["latency_rtl_est"] = g["sum_latency_rtl_est"]
+    g["ii_rtl_est"] = _group_max(t, c["ii_rtl_est"])
     for q in ("weights", "nonzero_mults", "block_factor", "multipliers", "mult_units", "dsp_mult_est", "bops",
               "mult_area",
               "weight_storage_bits", "rom_bits", "bram18_rom_est", "reuse", "cycles_est", "in_reg_bits",

@@ -51,8 +51,9 @@ log = logging.getLogger(__name__)
 TARGETS: tuple[str, ...] = ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
 #: analytic prior (feature name) each target's model corrects multiplicatively
 DEFAULT_OFFSETS: dict[str, str] = {"latency_cycles": "cycles_est", "ii": "cycles_est"}
-#: priors for the open-source RTL flow (codegen.rtl + yosys): structural LUT / FF counts of the generated Verilog
-RTL_OFFSETS: dict[str, str] = {**DEFAULT_OFFSETS, "lut": "lut_rtl_est", "ff": "ff_rtl_est"}
+#: priors for the open-source RTL flow (codegen.rtl + yosys): LUT / FF / cycle counts of the generated Verilog
+RTL_OFFSETS: dict[str, str] = {"lut": "lut_rtl_est", "ff": "ff_rtl_est", "latency_cycles": "latency_rtl_est",
+                                "ii": "ii_rtl_est"}
 #: named offset presets (``dse fit-surrogate --offsets``)
 OFFSET_PRESETS: dict[str, dict[str, str]] = {"default": DEFAULT_OFFSETS, "rtl": RTL_OFFSETS, "none": {}}
 #: report resolution of each target

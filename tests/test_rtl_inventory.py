@@ -130,3 +130,16 @@ def test_a_weight_rom_counts_only_its_bits_that_are_ever_one():
                Layer("fc", "Dense", ["x"], (1,), weights={"kernel": np.array([[0.5], [0.25]]), "bias": np.zeros(1)})])
     cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 2, "Strategy": "Resource"}}
     assert _inventory(g, cfg)["fc"]["rtl_lutmul_bits"] == 8 * 2
+
+
+def test_cycle_priors_equal_the_writers_latency_and_ii(tmp_path):
+    from codegen.rtl import initiation_interval, latency_cycles
+    from estimators.features import design_features
+
+    desc = {"layers": [{"type": "Dense", "n_in": 12, "n_out": 8, "activation": "relu"},
+                       {"type": "Dense", "n_in": 8, "n_out": 3}], "seed": 2}
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 4, "Strategy": "Resource"},
+           "LayerName": {"dense_1": {"ReuseFactor": 1}}}
+    hm = codegen.convert(desc, config=cfg, output_dir=tmp_path / "p")
+    f = design_features(codegen.design_facts(hm.graph))
+    assert (f["latency_rtl_est"], f["ii_rtl_est"]) == (latency_cycles(hm), initiation_interval(hm)) == (8, 4)

@@ -14,7 +14,7 @@ Liveness: starting from the network's outputs, a node counts only if some live n
 output element is live only if the next module reads its port element (layers without a module, like
 Reshape, pass element indices through). Constants propagate through pure arithmetic, and a register fed by
 a constant counts as a constant (yosys replaces both). Every count is an integer; all keys are in
-:data:`INVENTORY_KEYS`.
+:data:`INVENTORY_KEYS`, which also holds each module's latency and initiation interval in cycles.
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
     "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width
     "rtl_reg_bits",        # flip-flops: data registers, delay lines and control
+    "rtl_latency",         # cycles from the layer's input to its output (0 without a module)
+    "rtl_ii",              # cycles between inputs the layer accepts (0 without a module)
 )
 
 #: ops that compute a value from their operands only (a constant when every operand is)
@@ -137,6 +139,7 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
             inv["rtl_reg_bits"] += w
     if live:
         inv["rtl_reg_bits"] += _control_bits(m)
+    inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
     return inv, reads
 
 
