@@ -130,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     batch = [designs[i] for i in rng.choice(len(designs), 10_000, replace=True)]
     sur.predict(batch[:100])
-    t0, c0 = time.perf_counter(), time.process_time()
-    sur.predict(batch)
-    t_batch, c_batch = time.perf_counter() - t0, time.process_time() - c0
+    walls, cpus = [], []
+    for _ in range(3):  # the median of 3 calls: the first large call also pays one-off allocations
+        t0, c0 = time.perf_counter(), time.process_time()
+        sur.predict(batch)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    t_batch, c_batch = statistics.median(walls), statistics.median(cpus)
     single_ms = statistics.median(ts) * 1e3
     rate = len(batch) / t_batch
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -141,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"single-design predict (features + 6 targets + intervals + domain check), 200 calls: median "
           f"{single_ms:.2f} ms wall, {statistics.median(cs) * 1e3:.2f} ms CPU "
           f"(goal <= 5 ms: {'met' if single_ms <= 5 else 'NOT met'} on wall-clock)")
-    print(f"batched predict, 10,000 designs: {t_batch:.2f} s wall = {rate:,.0f} designs/s; {c_batch:.2f} s CPU = "
+    print(f"batched predict, 10,000 designs (median of 3 calls; first call {walls[0]:.2f} s): "
+          f"{t_batch:.2f} s wall = {rate:,.0f} designs/s; {c_batch:.2f} s CPU = "
           f"{len(batch) / c_batch:,.0f} designs/s (goal >= 10,000/s: {'met' if rate >= 10_000 else 'NOT met'} "
           "on wall-clock)")
     return 0

@@ -161,6 +161,15 @@ def _layers_of(design: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
 
 
 _get_numeric = itemgetter(*_NUMERIC_KEYS)
+_get_optional = itemgetter(*OPTIONAL_FACTS)
+_OPTIONAL_DEFAULTS = tuple(OPTIONAL_FACTS.items())
+
+
+def _optional(f: Mapping[str, Any]) -> tuple:
+    try:
+        return _get_optional(f)  # facts recorded by this version have them all
+    except KeyError:
+        return tuple(f.get(k, v) for k, v in _OPTIONAL_DEFAULTS)
 
 
 def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
@@ -189,7 +198,7 @@ def fact_table(designs: Iterable[Mapping[str, Any]]) -> FactTable:
         for p, f in enumerate(layers):
             try:
                 rows.append(_get_numeric(f))
-                opt.append(tuple(f.get(k, v) for k, v in OPTIONAL_FACTS.items()))
+                opt.append(_optional(f))
                 kind.append(kind_get(f["kind"], other_k))
                 a = f.get("activation", "linear")
                 ai = act_get(a) if isinstance(a, str) else None
