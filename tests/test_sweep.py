@@ -109,10 +109,12 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     proc.wait()
     before = Dataset(out).read()
     assert 2 <= len(before) < 8 and before["design_hash"].is_unique
+    chunk = run_sweep(load_sweep(TINY), workers=1, output=str(out), progress=False, limit=1)  # one resumable chunk
+    assert chunk == {"points": 8, "cached": len(before), "synthesized": 1, "failed": 0, "left": 8 - len(before) - 1}
     stats = run_sweep(load_sweep(TINY), workers=2, output=str(out), progress=False)
     after = Dataset(out).read()
     assert len(after) == 8 and after["design_hash"].is_unique
-    assert stats["synthesized"] == 8 - len(before)
+    assert stats["synthesized"] == 8 - len(before) - 1 and stats["left"] == 0
     assert set(before["design_hash"]) <= set(after["design_hash"])
 
 

@@ -112,7 +112,8 @@ def synthesize_point(point: DesignPoint, design_hash: str, workdir: str, tool_ve
 def run_sweep(spec: SweepSpec, workers: int | None = None, dask_address: str | None = None,
               output: str | None = None, workdir: str | None = None, progress: bool = True,
               limit: int | None = None) -> dict:
-    """Run (or resume) a sweep. Returns counts: points, cached, synthesized, failed."""
+    """Run (or resume) a sweep. Returns counts: points, cached (already in the dataset), synthesized, failed,
+    left (not attempted because of ``limit``)."""
     ver = tool_version(spec.backend)  # before any work: a missing tool is an immediate, clear error
     ds = Dataset(output or spec.output)
     workdir = workdir or str(ds.path.with_name(ds.path.stem + ".work"))
@@ -124,11 +125,14 @@ def run_sweep(spec: SweepSpec, workers: int | None = None, dask_address: str | N
         if h not in seen:
             seen.add(h)
             todo.append((p, h))
+    cached = len(points) - len(todo)
+    later = 0
     if limit is not None:
+        later = max(len(todo) - limit, 0)
         todo = todo[:limit]
-    stats = {"points": len(points), "cached": len(points) - len(todo), "synthesized": 0, "failed": 0}
-    log.info("sweep %s: %d points, %d already in %s, %d to synthesize", spec.name, len(points), stats["cached"],
-             ds.path, len(todo))
+    stats = {"points": len(points), "cached": cached, "synthesized": 0, "failed": 0, "left": later}
+    log.info("sweep %s: %d points, %d already in %s, %d to synthesize%s", spec.name, len(points), cached,
+             ds.path, len(todo), f", {later} left for a later run (--limit)" if later else "")
     if not todo:
         return stats
     bar = tqdm(total=len(todo), desc=f"sweep {spec.name}", unit="design", disable=not progress)
