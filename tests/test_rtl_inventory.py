@@ -143,3 +143,15 @@ def test_cycle_priors_equal_the_writers_latency_and_ii(tmp_path):
     hm = codegen.convert(desc, config=cfg, output_dir=tmp_path / "p")
     f = design_features(codegen.design_facts(hm.graph))
     assert (f["latency_rtl_est"], f["ii_rtl_est"]) == (latency_cycles(hm), initiation_interval(hm)) == (8, 4)
+
+
+def test_registers_after_dsp_products_are_counted_apart():
+    """16-bit operands: products go to DSP blocks (staged: registered right after the multiplication), and
+    those registers, which synthesis moves into the DSP48s, are not in rtl_reg_bits."""
+    rng = np.random.default_rng(3)
+    k1, k2 = rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, (3, 2))
+    wide = {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    fc1 = _inventory(_mlp(k1, k2), wide)["fc1"]
+    assert fc1["rtl_dsp_mults"] > 0 and fc1["rtl_dsp_reg_bits"] > 0
+    narrow = _inventory(_mlp(k1, k2))["fc1"]
+    assert narrow["rtl_dsp_mults"] == narrow["rtl_dsp_reg_bits"] == 0

@@ -36,7 +36,8 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_rom_bits",        # case-statement weight ROMs: output bits that vary between cases
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
     "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width
-    "rtl_reg_bits",        # flip-flops: data registers, delay lines and control
+    "rtl_reg_bits",        # flip-flops: data registers, delay lines and control (not those below)
+    "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis moves them into the DSP block)
     "rtl_latency",         # cycles from the layer's input to its output (0 without a module)
     "rtl_ii",              # cycles between inputs the layer accepts (0 without a module)
 )
@@ -136,7 +137,8 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
         elif n.op in ("mux", "max", "clamp"):
             inv["rtl_mux_bits"] += w
         elif n.op == "reg":
-            inv["rtl_reg_bits"] += w
+            src = names.get(a.get("src"))
+            inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
     if live:
         inv["rtl_reg_bits"] += _control_bits(m)
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
