@@ -124,9 +124,10 @@ def refresh_facts(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
         except Exception:  # noqa: BLE001 - a design this version cannot rebuild keeps its facts
             counts["not_rebuildable"] += 1
             continue
-        if len(new) != len(old) or any({k: n.get(k) for k in o if k not in derived} != {k: v for k, v in o.items()
-                                                                                        if k not in derived}
-                                       for o, n in zip(old, new)):
+        def identity(f: dict) -> dict:  # the facts that say which design it is
+            return {k: v for k, v in f.items() if k not in derived}
+
+        if len(new) != len(old) or any(identity(o).items() - identity(n).items() for o, n in zip(old, new)):
             counts["changed"] += 1
             continue
         if new == old:

@@ -147,7 +147,7 @@ def test_cycle_priors_equal_the_writers_latency_and_ii(tmp_path):
 
 def test_registers_after_dsp_products_are_counted_apart():
     """16-bit operands: products go to DSP blocks (staged: registered right after the multiplication), and
-    those registers, which synthesis moves into the DSP48s, are not in rtl_reg_bits."""
+    those registers, which synthesis may move into the DSP48s, are not in rtl_reg_bits."""
     rng = np.random.default_rng(3)
     k1, k2 = rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, (3, 2))
     wide = {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}

@@ -208,15 +208,25 @@ def test_dense_16x8_8bit_synthesizes_and_verifies(tf, rng, tmp_path):
 def test_reuse_8_uses_fewer_dsps_and_has_ii_8(tf, rng, tmp_path):
     m = _dense(tf, rng)
     out = {}
+    facts = {}
     for reuse in (1, 8):
         hm = codegen.convert(m, config=_cfg("ap_fixed<16,6>", reuse, "Resource"), output_dir=tmp_path / f"r{reuse}")
         out[reuse] = res = synthesize(hm, timeout=600, verify=(reuse == 8))
         assert res.status == "ok", res.error
+        facts[reuse] = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
     _check_verified(out[8])
     assert out[1].ii == 1 and out[8].ii == 8
     assert out[8].dsp == 16 < out[1].dsp  # ceil(128 / 8) multipliers
     assert out[8].lut < out[1].lut
     assert out[8].latency_max == 8 + 2
+    # the rtl_* facts (codegen.rtl.inventory) describe what yosys built: its DSPs, the schedule, the flip-flops
+    # (registers after DSP products may or may not move into the DSP blocks)
+    for reuse, res in out.items():
+        f = facts[reuse]
+        assert abs(f["rtl_dsp_mults"] - res.dsp) <= max(1, 0.02 * res.dsp)  # yosys may still merge a product
+        assert f["rtl_latency"] == res.latency_max and f["rtl_ii"] == res.ii
+        regs = (f["rtl_reg_bits"], f["rtl_reg_bits"] + f["rtl_dsp_reg_bits"])
+        assert 0.7 * regs[0] <= res.ff <= 1.2 * regs[1], (reuse, res.ff, regs)
 
 
 @needs_tools

@@ -37,7 +37,8 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
     "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width
     "rtl_reg_bits",        # flip-flops: data registers, delay lines and control (not those below)
-    "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis moves them into the DSP block)
+    "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis may move them into the DSP
+                           # block: yosys does for most xc7 designs of the seed dataset)
     "rtl_latency",         # cycles from the layer's input to its output (0 without a module)
     "rtl_ii",              # cycles between inputs the layer accepts (0 without a module)
 )
@@ -63,8 +64,13 @@ def _is_rom(n: Node, names: dict[str, Node]) -> bool:
     return n.op == "select" and all(src not in names for _, src in n.args["cases"])
 
 
+def _rom_values(n: Node) -> list[int]:
+    """The raw two's complement bits of a ROM's cases (its literals are ``<w>'sh<hex>``)."""
+    return [int(v.split("'sh")[1], 16) for _, v in n.args["cases"]]
+
+
 def _rom_live_bits(n: Node) -> int:
-    vals = [int(v.split("'sh")[1], 16) for _, v in n.args["cases"]] + [0]  # 0 in the default case
+    vals = _rom_values(n) + [0]  # 0 in the default case
     return sum(1 for bit in range(n.width) if len({(v >> bit) & 1 for v in vals}) > 1)
 
 
@@ -73,7 +79,7 @@ def _lutmul_bits(n: Node, names: dict[str, Node]) -> int:
     wa, wb = int(n.args["wa"]), int(n.args["wb"])
     b = names.get(n.args["b"])
     if b is not None and _is_rom(b, names):
-        vals = [int(v.split("'sh")[1], 16) for _, v in b.args["cases"]]
+        vals = _rom_values(b)
         wb = sum(1 for bit in range(b.width) if any((v >> bit) & 1 for v in vals))
     return wa * wb
 
