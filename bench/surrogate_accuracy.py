@@ -3,6 +3,8 @@
     .venv/bin/python bench/surrogate_accuracy.py             # seconds: scores recorded at training time
     .venv/bin/python bench/surrogate_accuracy.py --retrain   # ~4 min: re-measure by retraining on the split
     .venv/bin/python bench/surrogate_accuracy.py --surrogate data/surrogates/yosys-xc7   # the open-source target
+    .venv/bin/python bench/surrogate_accuracy.py --surrogate data/surrogates/yosys-xc7 --retrain --splits 5 \
+        --targets lut,ff          # held-out scores on 5 architecture splits: how much the split matters
 
 For yosys-xc7 the data is the seed dataset its metadata names (``dse fit-surrogate`` recorded the held-out
 scores the same way); rule4ml has no model of that flow, so its columns are only quoted for vitis-u250.
@@ -60,11 +62,41 @@ def _table(title: str, m: dict, rule4ml: bool = True) -> None:
               f"{r_r2:10.2f} {r_sm:7.1f} | {goal}")
 
 
+def _retrain_scores(params: dict, info: dict, designs, y, groups, tr, te) -> tuple[dict, dict]:
+    """Held-out scores (all rows, 3-layer rows) of a surrogate trained on rows ``tr``, scored on ``te``."""
+    fresh = Surrogate(**params).fit([designs[i] for i in tr], y.iloc[tr], groups.iloc[tr], info=info)
+    pred = fresh.predict([designs[i] for i in te])
+    yte = y.iloc[te].reset_index(drop=True)
+    depth = np.array([sum(f["kind"] in ("Dense", "Conv1D", "Conv2D") for f in designs[i]["layers"]) for i in te])
+    m_3 = score(yte[depth == 3].reset_index(drop=True), pred[depth == 3].reset_index(drop=True), fresh.targets)
+    return score(yte, pred, fresh.targets), m_3
+
+
+def _split_table(params: dict, info: dict, designs, y, groups, ho: dict, n: int, first: dict) -> None:
+    """Retrain on ``n - 1`` more architecture splits (seeds after the recorded one) and print the spread."""
+    runs = [first]
+    for k in range(1, n):
+        tr, te = holdout_split(groups, ho["fraction"], ho["seed"] + k)
+        runs.append(_retrain_scores(params, info, designs, y, groups, tr, te)[0])
+    print(f"\nHeld-out sMAPE % / R2 on {n} architecture splits (seeds {ho['seed']}..{ho['seed'] + n - 1}, "
+          f"{ho['fraction']:.0%} held out each):")
+    for tg in first:
+        sm = [r[tg]["smape"] for r in runs]
+        r2 = [r[tg]["r2"] for r in runs if r[tg]["r2"] is not None]
+        per = " ".join(f"{v:6.2f}" for v in sm)
+        r2s = f"R2 mean {np.mean(r2):.4f} (min {min(r2):.4f})" if r2 else "R2 -"
+        print(f"{tg:15s} sMAPE {per} | mean {np.mean(sm):.2f} (range {min(sm):.2f}-{max(sm):.2f}); {r2s}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--surrogate", type=Path, default=OUT_DIR)
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--retrain", action="store_true", help="re-measure held-out scores by retraining (~4 min)")
+    ap.add_argument("--splits", type=int, default=1,
+                    help="with --retrain: also retrain on this many other architecture splits (seed + 1, ...) and "
+                         "print each target's held-out sMAPE and R2 per split, their mean and range")
+    ap.add_argument("--targets", default=None, help="with --retrain: comma-separated targets to retrain (default all)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -96,16 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         params = {k: v for k, v in meta["params"].items()}
         for k in ("targets", "model_kinds", "max_depths", "round_grid", "exclude_features"):
             params[k] = tuple(params[k])
+        if a.targets:
+            params["targets"] = tuple(t.strip() for t in a.targets.split(","))
         if vitis:
             params.setdefault("exclude_features", EXCLUDE)
-        fresh = Surrogate(**params).fit([designs[i] for i in tr], y.iloc[tr], groups.iloc[tr],
-                                        info=INFO if vitis else meta["info"])
-        pred = fresh.predict([designs[i] for i in te])
-        yte = y.iloc[te].reset_index(drop=True)
-        depth = np.array([sum(f["kind"] in ("Dense", "Conv1D", "Conv2D") for f in designs[i]["layers"]) for i in te])
-        m_all = score(yte, pred, fresh.targets)
-        m_3 = score(yte[depth == 3].reset_index(drop=True), pred[depth == 3].reset_index(drop=True), fresh.targets)
+        info = INFO if vitis else meta["info"]
+        m_all, m_3 = _retrain_scores(params, info, designs, y, groups, tr, te)
         src = "re-measured now (--retrain)"
+        if a.splits > 1:
+            _split_table(params, info, designs, y, groups, ho, a.splits, m_all)
     else:
         m_all, m_3 = ho["metrics"], ho["metrics_3layer"]
         src = "recorded at training time, before the refit"

@@ -95,6 +95,19 @@ def _fit_args(p):
     p.add_argument("--learning-rate", type=float, default=0.2, help="xgboost learning rate (default 0.2)")
     p.add_argument("--rounds", default="100,200,400",
                    help="comma-separated boosting-round grid searched by grouped CV (default 100,200,400)")
+    p.add_argument("--depths", default="4,7",
+                   help="comma-separated tree-depth grid searched by grouped CV (default 4,7)")
+
+
+def _positive_ints(option: str, text: str, example: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in str(text).split(","))
+        if not values or min(values) < 1:
+            raise ValueError
+    except ValueError:
+        raise SystemExit(f"dse fit-surrogate: {option} {text!r}: expected comma-separated positive integers, "
+                         f"e.g. {example}") from None
+    return values
 
 
 @command("fit-surrogate", _fit_args)
@@ -117,18 +130,14 @@ def _fit(args) -> int:
     offsets = args.offsets
     if offsets == "auto":
         offsets = "rtl" if info.get("backend") == "yosys" else "default"
-    try:
-        rounds = tuple(int(r) for r in str(args.rounds).split(","))
-        if not rounds or min(rounds) < 1:
-            raise ValueError
-    except ValueError:
-        raise SystemExit(f"dse fit-surrogate: --rounds {args.rounds!r}: expected comma-separated positive integers, "
-                         "e.g. 200,400,800")
+    rounds = _positive_ints("--rounds", args.rounds, "200,400,800")
+    depths = _positive_ints("--depths", args.depths, "5,7")
     if not 0 < args.learning_rate <= 1:
         raise SystemExit(f"dse fit-surrogate: --learning-rate {args.learning_rate}: expected a number in (0, 1]")
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
                                refit_all=not args.no_refit,
-                               params={"offsets": offsets, "learning_rate": args.learning_rate, "round_grid": rounds})
+                               params={"offsets": offsets, "learning_rate": args.learning_rate, "round_grid": rounds,
+                                       "max_depths": depths})
     print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 

@@ -94,3 +94,22 @@ def test_cli_estimate_and_evaluate(tmp_path):
     assert m["lut"]["r2"] > 0.9 and m["lut"]["n"] > 1000
     html = (tmp_path / "ev" / "evaluation.html").read_text()
     assert html.count("<svg") == 6 and "sMAPE" in html
+
+
+def test_cli_fit_surrogate_takes_its_grid_and_names_bad_values(tmp_path):
+    """A small yosys-xc7 subset, a tiny grid: the saved surrogate records the depths and rounds it searched."""
+    import pandas as pd
+
+    df = pd.read_parquet(ROOT / "data/datasets/yosys-xc7.parquet")
+    small = tmp_path / "small.parquet"
+    df[df["status"] == "ok"].head(120).to_parquet(small)
+    out = tmp_path / "sur"
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "fit-surrogate", str(small), "--out", str(out),
+                        "--rounds", "5,10", "--depths", "2,3", "--learning-rate", "0.3"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    params = json.loads((out / "metadata.json").read_text())["params"]
+    assert params["max_depths"] == [2, 3] and params["round_grid"] == [5, 10] and params["learning_rate"] == 0.3
+    r = subprocess.run([sys.executable, "-m", "dse.cli", "fit-surrogate", str(small), "--out", str(out),
+                        "--depths", "4,0"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and "--depths '4,0'" in r.stderr

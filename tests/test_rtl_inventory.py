@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import codegen
 from codegen.ir import Graph, Layer
@@ -9,6 +10,7 @@ from codegen.rtl import plan_design
 from codegen.rtl.arith import csd
 from codegen.rtl.inventory import INVENTORY_KEYS, layer_inventory
 
+XC7 = "xc7z020clg400-1"  # the seed dataset's part (yosys packs DSP post-adders on 7-series parts only)
 CFG = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1, "Strategy": "Latency"}}
 
 
@@ -21,8 +23,8 @@ def _mlp(k1: np.ndarray, k2: np.ndarray, b1: np.ndarray | None = None) -> Graph:
     ], name="mlp")
 
 
-def _inventory(graph: Graph, cfg=CFG) -> dict[str, dict[str, int]]:
-    hm = codegen.convert(graph, config=cfg, output_dir="/nonexistent/inventory-test")
+def _inventory(graph: Graph, cfg=CFG, part: str = XC7) -> dict[str, dict[str, int]]:
+    hm = codegen.convert(graph, config=cfg, output_dir="/nonexistent/inventory-test", part=part)
     return layer_inventory(plan_design(hm))
 
 
@@ -95,11 +97,14 @@ def test_features_use_the_inventory_when_present():
                 result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
                 activation="linear")
     without = layer_features(base)
-    inv = dict.fromkeys(INVENTORY_KEYS, 0) | {"rtl_lutmul_bits": 2048, "rtl_select_bits": 1000, "rtl_reg_bits": 700}
+    inv = dict.fromkeys(INVENTORY_KEYS, 0) | {"rtl_lutmul_bits": 2048, "rtl_select_luts": 1000, "rtl_reg_bits": 700,
+                                              "rtl_dsp_add_bits": 500}
     with_inv = layer_features({**base, **inv})
     assert without["rtl_known"] == 0.0 and with_inv["rtl_known"] == 1.0
     assert with_inv["ff_rtl_est"] == 700
-    assert with_inv["lut_rtl_est"] == RTL_LUT_COST["rtl_lutmul_bits"] * 2048 + RTL_LUT_COST["rtl_select_bits"] * 1000
+    assert RTL_LUT_COST["rtl_dsp_add_bits"] == 0.0  # DSP post-adders take no LUTs
+    assert with_inv["lut_rtl_est"] == pytest.approx(
+        RTL_LUT_COST["rtl_lutmul_bits"] * 2048 + RTL_LUT_COST["rtl_select_luts"] * 1000)
     assert without["lut_rtl_est"] != with_inv["lut_rtl_est"]
 
 
@@ -155,3 +160,59 @@ def test_registers_after_dsp_products_are_counted_apart():
     assert fc1["rtl_dsp_mults"] > 0 and fc1["rtl_dsp_reg_bits"] > 0
     narrow = _inventory(_mlp(k1, k2))["fc1"]
     assert narrow["rtl_dsp_mults"] == narrow["rtl_dsp_reg_bits"] == 0
+
+
+def _dense(kernel: np.ndarray, bias: np.ndarray) -> Graph:
+    return Graph([Layer("x", "Input", [], (kernel.shape[0],)),
+                  Layer("fc", "Dense", ["x"], (kernel.shape[1],), weights={"kernel": kernel, "bias": bias})])
+
+
+def _wide(reuse: int, result: str = "ap_fixed<16,6>") -> dict:
+    """16-bit operands: every product is a DSP multiplication (DspPolicy's 10-bit threshold)."""
+    return {"Model": {"Precision": {"default": "ap_fixed<16,6>", "accum": "auto", "result": result},
+                      "ReuseFactor": reuse,
+                      "Strategy": "Resource"}}
+
+
+def test_products_summed_directly_go_to_dsp_post_adders():
+    """Reuse 2 over 8x4: each output adds two products per cycle to its accumulator, ``u + p_a + p_b`` with
+    ``u`` the first-cycle reset multiplexer. Both adds go to the DSPs' post-adders (yosys xilinx_dsp), and
+    the multiplexer, with no LUT adder left to merge into, is counted apart."""
+    rng = np.random.default_rng(3)
+    inv = _inventory(_dense(rng.uniform(-1, 1, (8, 4)), rng.uniform(-1, 1, 4)), _wide(2))["fc"]
+    assert inv["rtl_dsp_mults"] == 16
+    assert inv["rtl_add_bits"] == inv["rtl_csa_bits"] == 0
+    assert inv["rtl_dsp_add_bits"] > 0 and inv["rtl_mux_dsp_bits"] > 0 and inv["rtl_mux_bits"] == 0
+    # yosys packs no post-adders into UltraScale+ DSP48E2 blocks: the same layer's adds stay in LUTs there
+    ultra = _inventory(_dense(rng.uniform(-1, 1, (8, 4)), rng.uniform(-1, 1, 4)), _wide(2), "xcu250-figd2104-2L-e")
+    assert ultra["fc"]["rtl_dsp_add_bits"] == ultra["fc"]["rtl_mux_dsp_bits"] == 0 and ultra["fc"]["rtl_add_bits"] > 0
+
+
+def test_a_product_by_an_even_constant_keeps_its_add_in_luts():
+    """Reuse 1: the same layer with one odd raw weight per output (post-adder packs the add) or only even
+    ones (the product's constant-0 low bit is trimmed and the add stays in LUTs)."""
+    frac = 10  # ap_fixed<16,6>
+    odd = np.array([[3.0, 5.0], [6.0, 10.0]]) / 2 ** frac   # per output: one odd and one even raw weight
+    even = np.array([[6.0, 10.0], [12.0, 20.0]]) / 2 ** frac
+    bias = np.full(2, 0.5)
+    inv_odd = _inventory(_dense(odd, bias), _wide(1))["fc"]
+    inv_even = _inventory(_dense(even, bias), _wide(1))["fc"]
+    assert inv_odd["rtl_dsp_mults"] == inv_even["rtl_dsp_mults"] == 4
+    assert inv_odd["rtl_dsp_add_bits"] > 0 and inv_even["rtl_dsp_add_bits"] == 0
+    assert inv_even["rtl_add_bits"] + inv_even["rtl_csa_bits"] > inv_odd["rtl_add_bits"] + inv_odd["rtl_csa_bits"]
+
+
+def test_adders_count_only_the_bits_that_can_change_and_are_read():
+    """A bias with few fraction bits has low zero bits (no adder below them); a wrapping result reads only
+    the low bits of the sum (yosys trims the adder above them), a saturating one reads all of it."""
+    k = np.array([[0.375, -0.625], [0.8125, 0.4375], [-0.3125, 0.6875]])
+    cfg = {"Model": {"Precision": {"default": "ap_fixed<8,3>", "accum": "ap_fixed<24,12>"}, "ReuseFactor": 1,
+                     "Strategy": "Latency"}}
+    coarse = _inventory(_dense(k, np.array([1.0, -2.0])), cfg)["fc"]      # raw bias: low 5 bits 0
+    fine = _inventory(_dense(k, np.array([1.03125, -1.96875])), cfg)["fc"]  # raw bias odd
+    assert coarse["rtl_add_bits"] + coarse["rtl_csa_bits"] < fine["rtl_add_bits"] + fine["rtl_csa_bits"]
+    sat = {"Model": {"Precision": {"default": "ap_fixed<8,3>", "accum": "ap_fixed<24,12>",
+                                   "result": "ap_fixed<8,3,AP_TRN,AP_SAT>"}, "ReuseFactor": 1, "Strategy": "Latency"}}
+    saturating = _inventory(_dense(k, np.array([1.03125, -1.96875])), sat)["fc"]
+    assert fine["rtl_add_bits"] + fine["rtl_csa_bits"] < saturating["rtl_add_bits"] + saturating["rtl_csa_bits"]
+

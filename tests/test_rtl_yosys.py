@@ -230,6 +230,34 @@ def test_reuse_8_uses_fewer_dsps_and_has_ii_8(tf, rng, tmp_path):
 
 
 @needs_tools
+def test_additions_the_inventory_gives_dsp_post_adders_make_no_carry_chains(tmp_path):
+    """On a 7-series part yosys packs ``P = C + A*B``: a reuse-2 layer whose products are summed directly
+    builds no LUT adder at all, and products by even constants keep their adds in LUTs (codegen.rtl.inventory);
+    the carry chains yosys builds match the counted adder bits (4 per CARRY4)."""
+    from test_rtl_inventory import _dense as dense_graph, _wide
+
+    rng = np.random.default_rng(3)
+    designs = {
+        "summed": (dense_graph(rng.uniform(-1, 1, (8, 4)), rng.uniform(-1, 1, 4)), _wide(2)),
+        "odd": (dense_graph(np.array([[3.0, 5.0], [6.0, 10.0]]) / 1024, np.full(2, 0.5)), _wide(1)),
+        "even": (dense_graph(np.array([[6.0, 10.0], [12.0, 20.0]]) / 1024, np.full(2, 0.5)), _wide(1)),
+    }
+    res, facts = {}, {}
+    for name, (g, cfg) in designs.items():
+        hm = codegen.convert(g, config=cfg, output_dir=tmp_path / name, part="xc7z020clg400-1")
+        facts[name] = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+        res[name] = synthesize(hm, timeout=600, verify=False)
+        assert res[name].status == "ok", res[name].error
+        assert res[name].dsp == facts[name]["rtl_dsp_mults"]
+    assert facts["summed"]["rtl_add_bits"] == 0 and facts["summed"]["rtl_dsp_add_bits"] > 0
+    assert res["summed"].extra["carry"] == 0
+    assert facts["odd"]["rtl_dsp_add_bits"] > 0 == facts["even"]["rtl_dsp_add_bits"]
+    assert res["odd"].lut < res["even"].lut
+    for name in ("odd", "even"):
+        assert abs(4 * res[name].extra["carry"] - facts[name]["rtl_add_bits"]) <= 0.25 * facts[name]["rtl_add_bits"]
+
+
+@needs_tools
 def test_pruned_layer_is_smaller_than_its_dense_twin(tf, rng, tmp_path):
     res = {}
     for zeros in (0.0, 0.5):

@@ -15,6 +15,20 @@ output element is live only if the next module reads its port element (layers wi
 Reshape, pass element indices through). Constants propagate through pure arithmetic, and a register fed by
 a constant counts as a constant (yosys replaces both). Every count is an integer; all keys are in
 :data:`INVENTORY_KEYS`, which also holds each module's latency and initiation interval in cycles.
+
+Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed dataset's logs and cells):
+
+- ``xilinx_dsp`` runs before ``alumacc`` and, on 7-series parts (:func:`packs_post_adders`), packs
+  ``P = C + A*B``: reading ``t0 + t1 + ...`` left to right, an add whose new operand is a DSP product
+  (through registers and resizes only, read by nothing else, and not a product by an even constant, whose
+  trimmed low bit breaks the pattern) costs no LUTs (``rtl_dsp_add_bits``), and a multiplexer that only
+  feeds such a post-adder stays a LUT per bit (``rtl_mux_dsp_bits``, e.g. a time-multiplexed accumulator's
+  first-cycle reset);
+- each run of adds left between them becomes one ``$macc``: one carry chain (``rtl_add_bits``) plus
+  carry-save rows for its further operands (``rtl_csa_bits``);
+- widths count from an operand's lowest bit that can be 1 (a bias aligned to a wider fraction has low zero
+  bits; below the second-lowest such bound an adder passes bits through) up to the highest bit some reader
+  needs (a wrapping cast reads ``shift + width`` bits of its input; yosys trims the adder bits above).
 """
 from __future__ import annotations
 
@@ -22,26 +36,37 @@ from ..ir import Graph
 from .layers import NO_MODULE_KINDS, LayerModule
 from .netlist import Node
 
-__all__ = ["INVENTORY_KEYS", "layer_inventory"]
+__all__ = ["INVENTORY_KEYS", "layer_inventory", "mux_luts", "rom_luts", "packs_post_adders"]
 
-#: per-layer counts (bits are summed widths; an n-operand addition of width w counts (n - 1) * w)
+#: per-layer counts (bits are summed widths; see the module docstring for how additions count)
 INVENTORY_KEYS: tuple[str, ...] = (
-    "rtl_add_bits",        # additions of variables (adder trees, accumulators, modular sums)
-    "rtl_shift_add_bits",  # CSD shift-add constant multiplications (LUT "multipliers" of reuse-1 layers)
+    "rtl_add_bits",        # additions left to LUTs: one carry chain per run of adds, its width
+    "rtl_csa_bits",        # their further operands: carry-save rows (yosys maccmap), width each
+    "rtl_dsp_add_bits",    # additions DSP post-adders take (P = C + A*B): width each, no LUTs
+    "rtl_shift_add_bits",  # CSD shift-add constant multiplications (LUT "multipliers" of reuse-1 layers): each
+                           # shifted copy beyond the lowest, from its shift up
     "rtl_lutmul_bits",     # LUT multipliers of two variables: operand width products (a weight ROM operand
                            # counts only its bits that are 1 in some case: the others are constant 0)
     "rtl_dsp_mults",       # multiplications mapped to DSP blocks
     "rtl_cast_bits",       # rounding / saturating casts: output bits
     "rtl_select_bits",     # cycle-indexed multiplexers over variables: width x cases
+    "rtl_select_luts",     # the same as trees of 4:1 multiplexers in LUT6s over the distinct operands (and 0
+                           # when some counter values select none): width x tree size; none for a 2:1 one
+                           # read only by LUT multipliers (it merges into their partial products)
     "rtl_rom_bits",        # case-statement weight ROMs: output bits that vary between cases
+    "rtl_rom_luts",        # the same as LUT6s: a bit of a ROM with a c-bit address is a function of c bits
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
-    "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width
+    "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width (not those below)
+    "rtl_mux_dsp_bits",    # 2:1 multiplexers read only by a DSP post-adder (an accumulator's first-cycle reset)
     "rtl_reg_bits",        # flip-flops: data registers, delay lines and control (not those below)
     "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis may move them into the DSP
                            # block: yosys does for most xc7 designs of the seed dataset)
     "rtl_latency",         # cycles from the layer's input to its output (0 without a module)
     "rtl_ii",              # cycles between inputs the layer accepts (0 without a module)
 )
+
+#: ops a DSP product may pass through on its way to a post-adder (yosys xilinx_dsp packs P = C + A*B)
+_TO_POSTADD = frozenset({"reg", "resize"})
 
 #: ops that compute a value from their operands only (a constant when every operand is)
 _PURE = frozenset({"add", "shift_add", "castf", "resize", "shr", "mul", "lutmul", "max", "clamp", "wrapsum"})
@@ -84,13 +109,188 @@ def _lutmul_bits(n: Node, names: dict[str, Node]) -> int:
     return wa * wb
 
 
+def mux_luts(k: int) -> int:
+    """LUT6s of a k:1 multiplexer built as a tree of 4:1 multiplexers (no MUXF7/8: yosys runs -nowidelut).
+
+        >>> [mux_luts(k) for k in (1, 2, 4, 5, 16, 17, 64)]
+        [0, 1, 1, 3, 5, 8, 21]
+    """
+    luts = 0
+    while k > 1:
+        k = -(-k // 4)
+        luts += k
+    return luts
+
+
+def rom_luts(address_bits: int) -> int:
+    """LUT6s of one output bit of a ROM read with a ``address_bits``-bit address: none for one bit (the bit is
+    the address, its inverse or a constant), one up to six, then 64-entry LUTs under a multiplexer tree.
+
+        >>> [rom_luts(a) for a in (1, 2, 6, 7, 8)]
+        [0, 1, 1, 3, 5]
+    """
+    if address_bits <= 1:
+        return 0
+    leaves = 1 << max(address_bits - 6, 0)
+    return leaves + mux_luts(leaves)
+
+
+def _lit_trailing_zeros(v: str, width: int) -> int:
+    raw = int(v.split("'sh")[1], 16)
+    return (raw & -raw).bit_length() - 1 if raw else width
+
+
+def _trailing_zeros(b, names: dict[str, Node]) -> dict[str, int]:
+    """Low bits of every node that are always 0 (a bias aligned to a wider fraction, a product by an even
+    weight, a shifted term): an addition needs no logic below the second-lowest such bound of its operands."""
+    tz: dict[str, int] = {}
+
+    def of(ref: str, width: int = 64) -> int:
+        if ref in tz:
+            return tz[ref]
+        n = names.get(ref)
+        if n is None:
+            return _lit_trailing_zeros(ref, width) if "'sh" in ref else 0
+        if n.op == "reg":  # registers may close loops: their source is known once computed, else 0
+            tz[ref] = min(tz.get(n.args.get("src"), 0), n.width)
+            return tz[ref]
+        return 0
+
+    for n in b.nodes:
+        a, op = n.args, n.op
+        if op == "const":
+            v = _lit_trailing_zeros(a["value"], n.width)
+        elif op == "add":
+            v = min(of(t) for _, t in a["terms"])
+        elif op == "wrapsum":
+            v = min(of(t) for t in a["terms"])
+        elif op == "shift_add":
+            v = min(of(a["src"]) + k for _, k in a["terms"])
+        elif op in ("mul", "lutmul"):
+            v = of(a["a"]) + of(a["b"], n.width)
+        elif op == "resize":
+            v = of(a["src"])
+        elif op == "select":
+            v = min(of(src, n.width) for _, src in a["cases"])
+        elif op in ("mux", "max"):
+            v = min(of(a["a"]), of(a["b"]))
+        else:
+            v = 0
+        tz[n.name] = min(v, n.width)
+    return tz
+
+
+def _needed_widths(b, names: dict[str, Node], live: set[str]) -> dict[str, int]:
+    """Low bits of every live node that something reads (yosys trims the others off adders): a wrapping cast
+    reads ``shift + width`` bits, an addition needs of its operands only the bits of the sum that are read,
+    a shift moves the bound; registers, comparisons and multipliers read everything (kept whole)."""
+    specs = {name: spec for spec, name in b.casts.items()}
+    need: dict[str, int] = {}
+
+    def want(ref: str, bits: int) -> None:
+        n = names.get(ref)
+        if n is not None and ref in live:
+            need[ref] = max(need.get(ref, 0), min(max(bits, 0), n.width))
+
+    for r in b.regs:
+        if r.name in live and r.args.get("src"):
+            want(r.args["src"], 1 << 30)
+    for n in reversed(b.nodes):
+        if n.name not in live:
+            continue
+        a, op = n.args, n.op
+        m = need.get(n.name, n.width)  # module outputs and register inputs are read whole
+        if op == "castf":
+            spec = specs[a["fn"]]
+            want(a["src"], max(spec.shift, 0) + spec.dst.width if spec.overflow == "wrap" else 1 << 30)
+        elif op == "add":
+            for _, t in a["terms"]:
+                want(t, m)
+        elif op == "wrapsum":
+            for t in a["terms"]:
+                want(t, m)
+        elif op == "resize":
+            want(a["src"], m)
+        elif op == "shift_add":
+            want(a["src"], m - min(k for _, k in a["terms"]))
+        elif op == "mux":
+            want(a["a"], m)
+            want(a["b"], m)
+        elif op == "select":
+            for _, src in a["cases"]:
+                want(src, m)
+        else:
+            for ref in _refs(n, names):
+                want(ref, 1 << 30)
+    return need
+
+
+def packs_post_adders(part: str) -> bool:
+    """Whether yosys packs additions into the DSP blocks of ``part``: the DSP48E1 of 7-series parts (xc7*);
+    yosys 0.23's ``xilinx_dsp`` analyses no DSP48E2 (UltraScale/UltraScale+), measured on an xcu250 design.
+
+        >>> packs_post_adders("xc7z020clg400-1"), packs_post_adders("xcu250-figd2104-2L-e")
+        (True, False)
+    """
+    return part.strip().lower().startswith("xc7")
+
+
+def _dsp_fed(nm: str, names: dict[str, Node], uses: dict[str, int]) -> bool:
+    """Whether the addition operand ``nm`` is a DSP product that only this addition reads (a post-adder's C)."""
+    n = names.get(nm)
+    while n is not None and n.op in _TO_POSTADD and uses.get(n.name, 0) == 1:
+        if n.op == "resize" and n.args["sw"] > n.width:  # truncated: not the product's full value
+            return False
+        n = names.get(n.args.get("src"))
+    return n is not None and n.op == "mul" and uses.get(n.name, 0) == 1 and _odd_factor(n)
+
+
+def _odd_factor(n: Node) -> bool:
+    """False for a product by an even constant: its low bit is a constant 0, which yosys trims, and a trimmed
+    product no longer matches xilinx_dsp's post-adder pattern (measured; products by weight ROMs whose cases
+    are all even still pack)."""
+    b = n.args["b"]
+    return "'sh" not in b or int(b.split("'sh")[1], 16) & 1 == 1
+
+
+def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, Node], uses: dict[str, int],
+                tz: dict[str, int], post_adders: bool) -> None:
+    """An n-operand addition as its Verilog reads, ``((t0 + t1) + t2) + ...``: an add whose new operand is a DSP
+    product (or, first, whose t0 is) goes to that DSP's post-adder; each run of adds left between them becomes
+    one LUT adder (yosys alumacc: a carry chain, plus carry-save rows for the run's further operands). Operands
+    count from their lowest bit that can be 1 (bits below it pass through)."""
+    fed = [post_adders and _dsp_fed(t, names, uses) for t in terms]
+    runs: list[list[int]] = []  # trailing-zero bounds of the operands of each LUT run
+    run: list[int] = []
+    for i in range(1, len(terms)):
+        if fed[i] or (i == 1 and fed[0]):
+            inv["rtl_dsp_add_bits"] += w
+            if run:
+                runs.append(run)
+                run = []
+            c = names[terms[0] if fed[1] else terms[1]] if i == 1 else None  # the post-adder's C operand
+            if c is not None and c.op == "mux" and uses.get(c.name, 0) == 1:
+                inv["rtl_mux_dsp_bits"] += c.width  # no LUT adder to merge this multiplexer into
+            continue
+        if not run:
+            run = [tz.get(terms[0], 0) if i == 1 else 0]  # the partial sum so far
+        run.append(tz.get(terms[i], 0))
+    if run:
+        runs.append(run)
+    for r in runs:
+        r.sort()
+        inv["rtl_add_bits"] += max(w - r[1], 0)
+        inv["rtl_csa_bits"] += sum(max(w - z, 0) for z in r[2:])
+
+
 def _control_bits(m: LayerModule) -> int:
     if m.template == "reuse.v.j2":
         return 2 * int(m.control["cw"]) + 3  # cnt, pcnt, run, pvalid, ov
     return int(m.latency)  # the valid pipeline
 
 
-def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], dict[int, set[int]]]:
+def _module_inventory(m: LayerModule, used: set[int],
+                      post_adders: bool) -> tuple[dict[str, int], dict[int, set[int]]]:
     """Counts of one module given the output elements that are read, and the input elements it reads."""
     b = m.builder
     names: dict[str, Node] = {n.name: n for n in b.nodes}
@@ -112,21 +312,34 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
             continue
         live.add(nm)
         stack.extend(_refs(names[nm], names))
+    uses: dict[str, int] = {}
+    reader_ops: dict[str, set[str]] = {}
+    for nm in live:
+        for r in _refs(names[nm], names):
+            uses[r] = uses.get(r, 0) + 1
+            reader_ops.setdefault(r, set()).add(names[nm].op)
     inv = dict.fromkeys(INVENTORY_KEYS, 0)
+    tz = _trailing_zeros(b, names)
+    need = _needed_widths(b, names, live)
+    cw = int(m.control.get("cw", 1)) if m.control else 1  # the cycle counter's width (time-multiplexed layers)
+    n_cases = int(m.control.get("reuse", 1 << cw)) if m.control else 1 << cw  # the counter's values
     reads: dict[int, set[int]] = {}
     roms = {r["name"]: r for r in b.roms}
     for nm in live:
         n = names[nm]
         a, w = n.args, n.width
+        if n.op in ("add", "wrapsum", "shift_add"):
+            w = need.get(nm, w)
         if n.op == "port":
             k = int(a["port"][2:a["port"].index("_")])
             reads.setdefault(k, set()).add(a["lo_bit"] // a["w"])
         elif n.op == "add":
-            inv["rtl_add_bits"] += (len(a["terms"]) - 1) * w
+            _add_counts(inv, [t for _, t in a["terms"]], w, names, uses, tz, post_adders)
         elif n.op == "wrapsum":
-            inv["rtl_add_bits"] += (len(a["terms"]) - 1) * w
-        elif n.op == "shift_add":
-            inv["rtl_shift_add_bits"] += (len(a["terms"]) - 1) * w
+            _add_counts(inv, list(a["terms"]), w, names, uses, tz, post_adders)
+        elif n.op == "shift_add":  # sum of shifted copies: each beyond the lowest counts from its shift up
+            shifts = sorted(k for _, k in a["terms"])
+            inv["rtl_shift_add_bits"] += sum(max(w - k - tz.get(a["src"], 0), 0) for k in shifts[1:])
         elif n.op == "lutmul":
             inv["rtl_lutmul_bits"] += _lutmul_bits(n, names)
         elif n.op == "mul":
@@ -135,9 +348,14 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
             inv["rtl_cast_bits"] += w
         elif n.op == "select":
             if _is_rom(n, names):
-                inv["rtl_rom_bits"] += _rom_live_bits(n)
+                live_bits = _rom_live_bits(n)
+                inv["rtl_rom_bits"] += live_bits
+                inv["rtl_rom_luts"] += live_bits * rom_luts(cw)
             else:
                 inv["rtl_select_bits"] += w * len(a["cases"])
+                sources = len({src for _, src in a["cases"]}) + (len(a["cases"]) < n_cases)  # + the default 0
+                if sources > 2 or reader_ops.get(nm) != {"lutmul"}:  # a 2:1 mux merges into a LUT multiplier
+                    inv["rtl_select_luts"] += w * mux_luts(sources)
         elif n.op == "romread":
             inv["rtl_table_bits"] += w * int(roms[a["rom"]]["depth"])
         elif n.op in ("mux", "max", "clamp"):
@@ -145,6 +363,7 @@ def _module_inventory(m: LayerModule, used: set[int]) -> tuple[dict[str, int], d
         elif n.op == "reg":
             src = names.get(a.get("src"))
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
+    inv["rtl_mux_bits"] -= inv["rtl_mux_dsp_bits"]
     if live:
         inv["rtl_reg_bits"] += _control_bits(m)
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
@@ -168,7 +387,7 @@ def layer_inventory(plan) -> dict[str, dict[str, int]]:
         m = plan.modules.get(layer.name)
         if m is None:
             continue
-        inv, reads = _module_inventory(m, used.get(layer.name, set()))
+        inv, reads = _module_inventory(m, used.get(layer.name, set()), packs_post_adders(g.part))
         for k, idx in reads.items():
             src = producer(layer.inputs[k])
             used.setdefault(src, set()).update(idx)
