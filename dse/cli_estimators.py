@@ -97,6 +97,8 @@ def _fit_args(p):
                    help="comma-separated boosting-round grid searched by grouped CV (default 100,200,400)")
     p.add_argument("--depths", default="4,7",
                    help="comma-separated tree-depth grid searched by grouped CV (default 4,7)")
+    p.add_argument("--huber-delta", type=float, default=0.0,
+                   help="pseudo-Huber loss on log targets with this delta, e.g. 0.1 (default 0: squared error)")
 
 
 def _positive_ints(option: str, text: str, example: str) -> tuple[int, ...]:
@@ -132,12 +134,14 @@ def _fit(args) -> int:
         offsets = "rtl" if info.get("backend") == "yosys" else "default"
     rounds = _positive_ints("--rounds", args.rounds, "200,400,800")
     depths = _positive_ints("--depths", args.depths, "5,7")
+    if args.huber_delta < 0:
+        raise SystemExit(f"dse fit-surrogate: --huber-delta {args.huber_delta}: expected a number >= 0")
     if not 0 < args.learning_rate <= 1:
         raise SystemExit(f"dse fit-surrogate: --learning-rate {args.learning_rate}: expected a number in (0, 1]")
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
                                refit_all=not args.no_refit,
                                params={"offsets": offsets, "learning_rate": args.learning_rate, "round_grid": rounds,
-                                       "max_depths": depths})
+                                       "max_depths": depths, "huber_delta": args.huber_delta})
     print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 

@@ -84,6 +84,8 @@ class Surrogate(BaseEstimator):
     model_kinds: candidate kinds: ``"global"`` and ``"per_layer"`` (xgboost), ``"ridge"`` (scikit-learn).
     ridge_alphas: the ``alpha`` grid of the ``ridge`` kind.
     max_depths, round_grid, learning_rate: hyperparameter grid searched by grouped CV.
+    huber_delta: loss of the xgboost kinds on log targets: 0 = squared error, > 0 = pseudo-Huber with this delta
+    (0.1: about 10%), which lets the few designs synthesis maps unusually pull the trees less.
     n_splits: GroupKFold folds.
     coverage: nominal coverage of the prediction intervals.
     interval_bins: bins of the predicted value with their own conformal quantiles.
@@ -106,6 +108,7 @@ class Surrogate(BaseEstimator):
         max_depths: Sequence[int] = (4, 7),
         round_grid: Sequence[int] = (100, 200, 400),
         learning_rate: float = 0.2,
+        huber_delta: float = 0.0,
         n_splits: int = 3,
         coverage: float = 0.9,
         interval_bins: int = 4,
@@ -120,6 +123,7 @@ class Surrogate(BaseEstimator):
         self.max_depths = max_depths
         self.round_grid = round_grid
         self.learning_rate = learning_rate
+        self.huber_delta = huber_delta
         self.n_splits = n_splits
         self.coverage = coverage
         self.interval_bins = interval_bins
@@ -301,7 +305,7 @@ class Surrogate(BaseEstimator):
         if kind == "ridge":
             return ModelSpec("ridge", max_depth=0, n_rounds=1, reg_lambda=float(h))
         return ModelSpec(kind, max_depth=int(h), n_rounds=int(n_rounds), learning_rate=self.learning_rate,
-                         **self._kind_defaults(kind))
+                         huber_delta=float(self.huber_delta), **self._kind_defaults(kind))
 
     def _cv_one(self, t: FactTable, m: dict, y: np.ndarray, tg: str, kind: str, h: float, folds) -> dict:
         """Out-of-fold predictions at every round count of the grid for one (target, kind, depth or alpha)."""

@@ -216,3 +216,27 @@ def test_adders_count_only_the_bits_that_can_change_and_are_read():
     saturating = _inventory(_dense(k, np.array([1.03125, -1.96875])), sat)["fc"]
     assert fine["rtl_add_bits"] + fine["rtl_csa_bits"] < saturating["rtl_add_bits"] + saturating["rtl_csa_bits"]
 
+
+
+def test_time_multiplexed_layers_count_their_counter_decoders():
+    """Each (counter, value) a live multiplexer selects on is one shared compare; parallel layers have none."""
+    rng = np.random.default_rng(5)
+    g = _dense(rng.uniform(-1, 1, (12, 3)), np.zeros(3))
+    parallel = _inventory(g)["fc"]
+    assert parallel["rtl_decode_luts"] == 0
+    reuse = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 6, "Strategy": "Resource"}}
+    inv = _inventory(g, reuse)["fc"]
+    assert 0 < inv["rtl_decode_luts"] <= 2 * 6  # two counters (cnt, pcnt) of 3 bits: one LUT per value
+
+
+def test_a_relu_counts_the_bits_its_cast_reads():
+    """ReLU then a truncating, wrapping cast to 8 bits reads 8 bits of max(x, 0): 8 multiplexer bits, not 16;
+    a saturating cast reads every bit from the shift up."""
+    def relu_inventory(result: str) -> dict[str, int]:
+        g = Graph([Layer("x", "Input", [], (4,)), Layer("r", "Activation", ["x"], (4,), attrs={"activation": "relu"})])
+        cfg = {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
+               "LayerName": {"r": {"Precision": {"result": result}}}}
+        return _inventory(g, cfg)["r"]
+
+    assert relu_inventory("ap_fixed<8,3>")["rtl_mux_bits"] == 4 * 8  # bits 5..12 of each input
+    assert relu_inventory("ap_fixed<8,3,AP_TRN,AP_SAT>")["rtl_mux_bits"] == 4 * (16 - 5)

@@ -239,3 +239,30 @@ def test_domain_flags_more_nonzero_multipliers_than_trained_on():
     flags, reasons = dom.check(fact_table([dense_design([32, 32, 8], bits=8, reuse=8),
                                            dense_design([32, 32, 8], bits=8, reuse=4)]))
     assert list(flags) == [False, True] and "multipliers=256" in reasons[1]
+
+
+def test_per_layer_sum_objective_gradients_match_the_loss():
+    """The per-layer models' custom objective: its gradient is the derivative of the design-sum loss (squared
+    or pseudo-Huber in log1p space) with respect to each layer's margin (central differences)."""
+    from estimators.boosting import _sum_objective
+
+    rng = np.random.default_rng(0)
+    design = np.array([0, 0, 0, 1, 1, 2])
+    y_log = np.log1p(np.array([120.0, 40.0, 900.0]))
+    margin = rng.normal(3.0, 1.0, len(design))
+
+    def loss(m: np.ndarray, delta: float) -> float:
+        r = np.log1p(np.bincount(design, weights=np.exp(m), minlength=3)) - y_log
+        return float(np.sum(r ** 2 / 2 if delta == 0 else delta ** 2 * (np.sqrt(1 + (r / delta) ** 2) - 1)))
+
+    for delta in (0.0, 0.1):
+        grad, hess = _sum_objective(design, y_log, 3, delta)(margin, None)
+        eps = 1e-6
+        num = [(loss(margin + eps * e, delta) - loss(margin - eps * e, delta)) / (2 * eps) for e in np.eye(len(margin))]
+        assert np.allclose(grad, num, rtol=1e-4, atol=1e-8)
+        assert (hess > 0).all()
+    # pseudo-Huber bounds the pull of a far-off design: its gradients stay below delta, squared ones do not
+    far = margin + 3.0
+    g_sq = _sum_objective(design, y_log, 3, 0.0)(far, None)[0]
+    g_hu = _sum_objective(design, y_log, 3, 0.1)(far, None)[0]
+    assert np.abs(g_hu).max() <= 0.1 < np.abs(g_sq).max()

@@ -29,6 +29,10 @@ Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed
 - widths count from an operand's lowest bit that can be 1 (a bias aligned to a wider fraction has low zero
   bits; below the second-lowest such bound an adder passes bits through) up to the highest bit some reader
   needs (a wrapping cast reads ``shift + width`` bits of its input; yosys trims the adder bits above).
+
+Multiplexers (and ReLUs) count only the bits their readers take, ``[shift, shift + width)`` under a
+truncating, wrapping cast. Time-multiplexed layers' case statements count as 4:1 multiplexer trees over their
+distinct operands plus one shared counter decoder per (counter, value) they select on.
 """
 from __future__ import annotations
 
@@ -53,6 +57,8 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_select_luts",     # the same as trees of 4:1 multiplexers in LUT6s over the distinct operands (and 0
                            # when some counter values select none): width x tree size; none for a 2:1 one
                            # read only by LUT multipliers (it merges into their partial products)
+    "rtl_decode_luts",     # counter decoders those multiplexers share: one compare (a LUT6 per 6 counter
+                           # bits) per distinct (counter, value) a live multiplexer selects on
     "rtl_rom_bits",        # case-statement weight ROMs: output bits that vary between cases
     "rtl_rom_luts",        # the same as LUT6s: a bit of a ROM with a c-bit address is a function of c bits
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
@@ -180,49 +186,57 @@ def _trailing_zeros(b, names: dict[str, Node]) -> dict[str, int]:
     return tz
 
 
-def _needed_widths(b, names: dict[str, Node], live: set[str]) -> dict[str, int]:
-    """Low bits of every live node that something reads (yosys trims the others off adders): a wrapping cast
-    reads ``shift + width`` bits, an addition needs of its operands only the bits of the sum that are read,
-    a shift moves the bound; registers, comparisons and multipliers read everything (kept whole)."""
+def _needed_bits(b, names: dict[str, Node], live: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """The bits ``[lo, hi)`` of every live node that something reads (yosys trims the others): a truncating cast
+    reads from its shift up, and only ``shift + width`` bits when it wraps; an addition needs its operands' bits
+    up to the highest bit of the sum that is read (carries), a shift moves the bound, a multiplexer passes the
+    range to its data inputs, and so does a ReLU (``max`` with a constant: only the sign besides); registers,
+    comparisons and multipliers read everything. Returns (hi, lo) per node."""
     specs = {name: spec for spec, name in b.casts.items()}
-    need: dict[str, int] = {}
+    hi: dict[str, int] = {}
+    lo: dict[str, int] = {}
+    whole = 1 << 30
 
-    def want(ref: str, bits: int) -> None:
+    def want(ref: str, top: int, bottom: int = 0) -> None:
         n = names.get(ref)
         if n is not None and ref in live:
-            need[ref] = max(need.get(ref, 0), min(max(bits, 0), n.width))
+            hi[ref] = max(hi.get(ref, 0), min(max(top, 0), n.width))
+            lo[ref] = min(lo.get(ref, whole), max(bottom, 0))
 
     for r in b.regs:
         if r.name in live and r.args.get("src"):
-            want(r.args["src"], 1 << 30)
+            want(r.args["src"], whole)
     for n in reversed(b.nodes):
         if n.name not in live:
             continue
         a, op = n.args, n.op
-        m = need.get(n.name, n.width)  # module outputs and register inputs are read whole
+        m, m_lo = hi.get(n.name, n.width), min(lo.get(n.name, 0), hi.get(n.name, n.width))
         if op == "castf":
             spec = specs[a["fn"]]
-            want(a["src"], max(spec.shift, 0) + spec.dst.width if spec.overflow == "wrap" else 1 << 30)
-        elif op == "add":
-            for _, t in a["terms"]:
-                want(t, m)
-        elif op == "wrapsum":
-            for t in a["terms"]:
+            shift = max(spec.shift, 0)
+            want(a["src"], shift + spec.dst.width if spec.overflow == "wrap" else whole,
+                 shift if spec.up is None else 0)
+        elif op in ("add", "wrapsum"):
+            for t in (t for _, t in a["terms"]) if op == "add" else a["terms"]:
                 want(t, m)
         elif op == "resize":
-            want(a["src"], m)
+            want(a["src"], m, m_lo)
         elif op == "shift_add":
             want(a["src"], m - min(k for _, k in a["terms"]))
         elif op == "mux":
-            want(a["a"], m)
-            want(a["b"], m)
+            want(a["a"], m, m_lo)
+            want(a["b"], m, m_lo)
         elif op == "select":
             for _, src in a["cases"]:
-                want(src, m)
+                want(src, m, m_lo)
+        elif op == "max" and (a["a"] in names and names[a["a"]].op == "const" or
+                              a["b"] in names and names[a["b"]].op == "const"):
+            for ref in (a["a"], a["b"]):
+                want(ref, m, m_lo)
         else:
             for ref in _refs(n, names):
-                want(ref, 1 << 30)
-    return need
+                want(ref, whole)
+    return hi, lo
 
 
 def packs_post_adders(part: str) -> bool:
@@ -320,16 +334,19 @@ def _module_inventory(m: LayerModule, used: set[int],
             reader_ops.setdefault(r, set()).add(names[nm].op)
     inv = dict.fromkeys(INVENTORY_KEYS, 0)
     tz = _trailing_zeros(b, names)
-    need = _needed_widths(b, names, live)
+    need, need_lo = _needed_bits(b, names, live)
     cw = int(m.control.get("cw", 1)) if m.control else 1  # the cycle counter's width (time-multiplexed layers)
     n_cases = int(m.control.get("reuse", 1 << cw)) if m.control else 1 << cw  # the counter's values
     reads: dict[int, set[int]] = {}
+    decoded: set[tuple[str, int]] = set()
     roms = {r["name"]: r for r in b.roms}
     for nm in live:
         n = names[nm]
         a, w = n.args, n.width
         if n.op in ("add", "wrapsum", "shift_add"):
             w = need.get(nm, w)
+        elif n.op in ("mux", "max"):  # a multiplexer bit per bit read
+            w = max(need.get(nm, w) - min(need_lo.get(nm, 0), need.get(nm, w)), 1)
         if n.op == "port":
             k = int(a["port"][2:a["port"].index("_")])
             reads.setdefault(k, set()).add(a["lo_bit"] // a["w"])
@@ -353,6 +370,7 @@ def _module_inventory(m: LayerModule, used: set[int],
                 inv["rtl_rom_luts"] += live_bits * rom_luts(cw)
             else:
                 inv["rtl_select_bits"] += w * len(a["cases"])
+                decoded.update((a["sel"], c) for c, _ in a["cases"])
                 sources = len({src for _, src in a["cases"]}) + (len(a["cases"]) < n_cases)  # + the default 0
                 if sources > 2 or reader_ops.get(nm) != {"lutmul"}:  # a 2:1 mux merges into a LUT multiplier
                     inv["rtl_select_luts"] += w * mux_luts(sources)
@@ -364,6 +382,7 @@ def _module_inventory(m: LayerModule, used: set[int],
             src = names.get(a.get("src"))
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
     inv["rtl_mux_bits"] -= inv["rtl_mux_dsp_bits"]
+    inv["rtl_decode_luts"] = len(decoded) * -(-cw // 6)
     if live:
         inv["rtl_reg_bits"] += _control_bits(m)
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
