@@ -95,9 +95,19 @@ def _is_rom(n: Node, names: dict[str, Node]) -> bool:
     return n.op == "select" and all(src not in names for _, src in n.args["cases"])
 
 
+def _lit_raw(v: str) -> int:
+    """The raw two's complement bits of a Verilog literal ``<w>'sh<hex>`` (codegen.rtl.arith.lit)."""
+    return int(v.split("'sh")[1], 16)
+
+
 def _rom_values(n: Node) -> list[int]:
-    """The raw two's complement bits of a ROM's cases (its literals are ``<w>'sh<hex>``)."""
-    return [int(v.split("'sh")[1], 16) for _, v in n.args["cases"]]
+    """The raw bits of a ROM's cases."""
+    return [_lit_raw(v) for _, v in n.args["cases"]]
+
+
+def _add_terms(n: Node) -> list[str]:
+    """The operand names of an ``add`` (signed terms) or ``wrapsum`` node, in order."""
+    return [t for _, t in n.args["terms"]] if n.op == "add" else list(n.args["terms"])
 
 
 def _rom_live_bits(n: Node) -> int:
@@ -142,7 +152,7 @@ def rom_luts(address_bits: int) -> int:
 
 
 def _lit_trailing_zeros(v: str, width: int) -> int:
-    raw = int(v.split("'sh")[1], 16)
+    raw = _lit_raw(v)
     return (raw & -raw).bit_length() - 1 if raw else width
 
 
@@ -166,10 +176,8 @@ def _trailing_zeros(b, names: dict[str, Node]) -> dict[str, int]:
         a, op = n.args, n.op
         if op == "const":
             v = _lit_trailing_zeros(a["value"], n.width)
-        elif op == "add":
-            v = min(of(t) for _, t in a["terms"])
-        elif op == "wrapsum":
-            v = min(of(t) for t in a["terms"])
+        elif op in ("add", "wrapsum"):
+            v = min(of(t) for t in _add_terms(n))
         elif op == "shift_add":
             v = min(of(a["src"]) + k for _, k in a["terms"])
         elif op in ("mul", "lutmul"):
@@ -217,7 +225,7 @@ def _needed_bits(b, names: dict[str, Node], live: set[str]) -> tuple[dict[str, i
             want(a["src"], shift + spec.dst.width if spec.overflow == "wrap" else whole,
                  shift if spec.up is None else 0)
         elif op in ("add", "wrapsum"):
-            for t in (t for _, t in a["terms"]) if op == "add" else a["terms"]:
+            for t in _add_terms(n):
                 want(t, m)
         elif op == "resize":
             want(a["src"], m, m_lo)
@@ -264,7 +272,7 @@ def _odd_factor(n: Node) -> bool:
     product no longer matches xilinx_dsp's post-adder pattern (measured; products by weight ROMs whose cases
     are all even still pack)."""
     b = n.args["b"]
-    return "'sh" not in b or int(b.split("'sh")[1], 16) & 1 == 1
+    return "'sh" not in b or _lit_raw(b) & 1 == 1
 
 
 def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, Node], uses: dict[str, int],
@@ -350,10 +358,8 @@ def _module_inventory(m: LayerModule, used: set[int],
         if n.op == "port":
             k = int(a["port"][2:a["port"].index("_")])
             reads.setdefault(k, set()).add(a["lo_bit"] // a["w"])
-        elif n.op == "add":
-            _add_counts(inv, [t for _, t in a["terms"]], w, names, uses, tz, post_adders)
-        elif n.op == "wrapsum":
-            _add_counts(inv, list(a["terms"]), w, names, uses, tz, post_adders)
+        elif n.op in ("add", "wrapsum"):
+            _add_counts(inv, _add_terms(n), w, names, uses, tz, post_adders)
         elif n.op == "shift_add":  # sum of shifted copies: each beyond the lowest counts from its shift up
             shifts = sorted(k for _, k in a["terms"])
             inv["rtl_shift_add_bits"] += sum(max(w - k - tz.get(a["src"], 0), 0) for k in shifts[1:])
