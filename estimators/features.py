@@ -91,8 +91,8 @@ FACT_KEYS: tuple[str, ...] = (
 _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name", "kind", "strategy", "activation"))
 #: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
 RTL_FACTS: tuple[str, ...] = (
-    "rtl_add_bits", "rtl_csa_bits", "rtl_dsp_add_bits", "rtl_shift_add_bits", "rtl_lutmul_bits", "rtl_dsp_mults",
-    "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_decode_luts", "rtl_rom_bits", "rtl_rom_luts",
+    "rtl_add_bits", "rtl_csa_bits", "rtl_const_add_bits", "rtl_dsp_add_bits", "rtl_shift_add_bits",
+    "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_decode_luts", "rtl_rom_bits", "rtl_rom_luts",
     "rtl_table_bits",
     "rtl_mux_bits", "rtl_mux_dsp_bits", "rtl_reg_bits", "rtl_dsp_reg_bits", "rtl_latency", "rtl_ii",
 )
@@ -103,9 +103,9 @@ OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACT
 #: bench/rtl_unit_costs.py), rounded; DSP post-adders take no LUTs; table bits assume one LUT6 per 64 ROM bits.
 #: The surrogate corrects this prior multiplicatively (offsets="rtl").
 RTL_LUT_COST: dict[str, float] = {
-    "rtl_add_bits": 0.69, "rtl_csa_bits": 1.09, "rtl_dsp_add_bits": 0.0, "rtl_shift_add_bits": 1.14,
-    "rtl_lutmul_bits": 1.41, "rtl_select_luts": 0.96, "rtl_decode_luts": 0.73, "rtl_rom_luts": 0.3,
-    "rtl_mux_bits": 0.45, "rtl_mux_dsp_bits": 0.88, "rtl_table_bits": 1.0 / 64.0,
+    "rtl_add_bits": 0.80, "rtl_csa_bits": 1.08, "rtl_const_add_bits": 0.21, "rtl_dsp_add_bits": 0.0,
+    "rtl_shift_add_bits": 1.2, "rtl_lutmul_bits": 1.42, "rtl_select_luts": 0.91, "rtl_decode_luts": 0.64,
+    "rtl_rom_luts": 0.29, "rtl_mux_bits": 0.47, "rtl_mux_dsp_bits": 0.86, "rtl_table_bits": 1.0 / 64.0,
 }
 
 #: layer kinds with a fixed feature slot; anything else counts as "Other"

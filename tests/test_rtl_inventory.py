@@ -57,6 +57,36 @@ def test_outputs_nobody_reads_and_constant_outputs_make_no_logic():
     assert used["fc1"]["rtl_reg_bits"] - const["fc1"]["rtl_reg_bits"] == width
 
 
+def test_constant_outputs_are_constant_inputs_of_the_next_layer():
+    """A neuron with all its weights pruned outputs its bias: yosys flattens the design and folds the next layer's
+    products of it, so they make no logic there (only the valid chain's flip-flops stay in a dead layer)."""
+    k1 = np.array([[0.25, 0.875, 0.0], [0.5, -0.75, 0.0]])  # fc1 output 2: no weights, bias 0.5
+    b1 = np.array([0.0, 0.0, 0.5])
+    k2 = np.array([[0.5], [0.25], [0.875]])  # 0.875 = 28/32: two CSD digits, a shift-add if its input varied
+    inv = _inventory(_mlp(k1, k2, b1=b1))
+    assert inv["fc2"]["rtl_shift_add_bits"] == 0
+    k2_zero = k2.copy()
+    k2_zero[2] = 0.0
+    ref = _inventory(_mlp(k1, k2_zero, b1=b1))
+    assert inv["fc1"] == ref["fc1"]
+    assert inv["fc2"]["rtl_add_bits"] + inv["fc2"]["rtl_csa_bits"] <= ref["fc2"]["rtl_add_bits"] + ref["fc2"][
+        "rtl_csa_bits"] + 8  # at most a constant operand more
+    # every input of fc2 constant: no logic, the valid bit only
+    dead = _inventory(_mlp(np.zeros((2, 3)), k2, b1=b1))
+    assert dead["fc1"]["rtl_reg_bits"] == dead["fc2"]["rtl_reg_bits"] == 1
+    assert all(v == 0 for layer in dead.values() for k, v in layer.items()
+               if k not in ("rtl_reg_bits", "rtl_latency", "rtl_ii"))
+
+
+def test_a_bias_added_to_one_product_is_a_constant_addition():
+    """An output with a single power-of-two weight is ``(x << k) + bias``: a carry chain fed by the variable's bits
+    and a constant, which yosys builds without LUTs (rtl_const_add_bits, not rtl_add_bits)."""
+    inv = _inventory(_dense(np.array([[0.5, 0.0], [0.0, -0.25]]), np.array([0.5, 0.375])))["fc"]
+    assert inv["rtl_const_add_bits"] > 0 and inv["rtl_add_bits"] == inv["rtl_csa_bits"] == 0
+    two = _inventory(_dense(np.array([[0.5, 0.0], [0.25, -0.25]]), np.array([0.5, 0.375])))["fc"]
+    assert two["rtl_add_bits"] > 0 and two["rtl_csa_bits"] > 0  # x0/2 + x1/4 + 0.5: a carry chain and a CSA row
+
+
 def test_time_multiplexed_layers_count_multipliers_and_multiplexers():
     rng = np.random.default_rng(0)
     k1 = rng.uniform(-1, 1, (8, 6))

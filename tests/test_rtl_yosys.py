@@ -258,6 +258,34 @@ def test_additions_the_inventory_gives_dsp_post_adders_make_no_carry_chains(tmp_
 
 
 @needs_tools
+def test_a_layer_fed_only_constants_synthesizes_to_its_valid_bit(tmp_path):
+    """Every fc1 output is its bias (all weights pruned): yosys folds fc2 away as the inventory says, leaving the
+    valid chain's flip-flops (one per layer) and no LUT."""
+    from test_rtl_inventory import _mlp
+
+    g = _mlp(np.zeros((2, 3)), np.array([[0.5], [0.25], [0.875]]), b1=np.array([0.0, 0.25, 0.5]))
+    hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "dead", part="xc7z020clg400-1")
+    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    res = synthesize(hm, timeout=600, verify=False)
+    assert res.status == "ok", res.error
+    assert res.lut == 0 and res.ff == facts["rtl_reg_bits"] == 2
+
+
+@needs_tools
+def test_constant_additions_take_no_luts(tmp_path):
+    """``(x << k) + bias`` outputs: yosys builds carry chains and inverters, no LUT (rtl_const_add_bits)."""
+    from test_rtl_inventory import _dense as dense_graph
+
+    g = dense_graph(np.array([[0.5, 0.0], [0.0, -0.25]]), np.array([0.5, 0.375]))
+    hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "bias", part="xc7z020clg400-1")
+    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    res = synthesize(hm, timeout=600, verify=True)
+    _check_verified(res)
+    assert facts["rtl_const_add_bits"] > 0 and facts["rtl_add_bits"] == facts["rtl_csa_bits"] == 0
+    assert res.lut == 0 and res.extra["carry"] > 0
+
+
+@needs_tools
 def test_pruned_layer_is_smaller_than_its_dense_twin(tf, rng, tmp_path):
     res = {}
     for zeros in (0.0, 0.5):

@@ -12,8 +12,13 @@ ROM bits that vary, inputs the next layer never reads) instead of from layer siz
 
 Liveness: starting from the network's outputs, a node counts only if some live node reads it; a layer's
 output element is live only if the next module reads its port element (layers without a module, like
-Reshape, pass element indices through). Constants propagate through pure arithmetic, and a register fed by
-a constant counts as a constant (yosys replaces both). Every count is an integer; all keys are in
+Reshape, pass element indices through). Constants propagate through pure arithmetic and from layer to layer
+(an output element a layer holds constant, e.g. a neuron whose weights are all pruned, is a constant input of
+the next: the design is flattened), and a register fed by a constant counts as a constant (yosys replaces
+both); the valid chain's flip-flops count in every module. Like yosys ``opt_merge``, nodes computing the same
+operation of the same operands count once (e.g. the products of one multiplexed input and one weight ROM that
+several outputs of a time-multiplexed layer read), and a weight ROM holding one value for every counter value is
+a constant. Every count is an integer; all keys are in
 :data:`INVENTORY_KEYS`, which also holds each module's latency and initiation interval in cycles.
 
 Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed dataset's logs and cells):
@@ -25,7 +30,8 @@ Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed
   feeds such a post-adder stays a LUT per bit (``rtl_mux_dsp_bits``, e.g. a time-multiplexed accumulator's
   first-cycle reset);
 - each run of adds left between them becomes one ``$macc``: one carry chain (``rtl_add_bits``) plus
-  carry-save rows for its further operands (``rtl_csa_bits``);
+  carry-save rows for its further operands (``rtl_csa_bits``); a variable plus a constant (a bias added to a
+  single product) is a carry chain fed by the variable's bits and inverters, no LUT (``rtl_const_add_bits``);
 - widths count from an operand's lowest bit that can be 1 (a bias aligned to a wider fraction has low zero
   bits; below the second-lowest such bound an adder passes bits through) up to the highest bit some reader
   needs (a wrapping cast reads ``shift + width`` bits of its input; yosys trims the adder bits above).
@@ -35,6 +41,8 @@ truncating, wrapping cast. Time-multiplexed layers' case statements count as 4:1
 distinct operands plus one shared counter decoder per (counter, value) they select on.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..ir import Graph
 from .layers import NO_MODULE_KINDS, LayerModule
@@ -46,6 +54,8 @@ __all__ = ["INVENTORY_KEYS", "layer_inventory", "mux_luts", "rom_luts", "packs_p
 INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_add_bits",        # additions left to LUTs: one carry chain per run of adds, its width
     "rtl_csa_bits",        # their further operands: carry-save rows (yosys maccmap), width each
+    "rtl_const_add_bits",  # additions of a variable and a constant (a bias, a negation): a carry chain whose
+                           # propagate inputs are the variable's bits or their inverters, no LUTs
     "rtl_dsp_add_bits",    # additions DSP post-adders take (P = C + A*B): width each, no LUTs
     "rtl_shift_add_bits",  # CSD shift-add constant multiplications (LUT "multipliers" of reuse-1 layers): each
                            # shifted copy beyond the lowest, from its shift up
@@ -276,11 +286,12 @@ def _odd_factor(n: Node) -> bool:
 
 
 def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, Node], uses: dict[str, int],
-                tz: dict[str, int], post_adders: bool) -> None:
+                tz: dict[str, int], post_adders: bool, const: set[str] = frozenset()) -> None:
     """An n-operand addition as its Verilog reads, ``((t0 + t1) + t2) + ...``: an add whose new operand is a DSP
     product (or, first, whose t0 is) goes to that DSP's post-adder; each run of adds left between them becomes
-    one LUT adder (yosys alumacc: a carry chain, plus carry-save rows for the run's further operands). Operands
-    count from their lowest bit that can be 1 (bits below it pass through)."""
+    one LUT adder (yosys alumacc: a carry chain, plus carry-save rows for the run's further operands), and a run
+    of one variable and one constant (``const``) a carry chain alone. Operands count from their lowest bit that
+    can be 1 (bits below it pass through)."""
     fed = [post_adders and _dsp_fed(t, names, uses) for t in terms]
     runs: list[list[int]] = []  # trailing-zero bounds of the operands of each LUT run
     run: list[int] = []
@@ -294,15 +305,16 @@ def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, 
             if c is not None and c.op == "mux" and uses.get(c.name, 0) == 1:
                 inv["rtl_mux_dsp_bits"] += c.width  # no LUT adder to merge this multiplexer into
             continue
-        if not run:
-            run = [tz.get(terms[0], 0) if i == 1 else 0]  # the partial sum so far
-        run.append(tz.get(terms[i], 0))
+        if not run:  # the partial sum so far: (trailing zeros, constant)
+            run = [(tz.get(terms[0], 0), terms[0] in const) if i == 1 else (0, False)]
+        run.append((tz.get(terms[i], 0), terms[i] in const))
     if run:
         runs.append(run)
     for r in runs:
-        r.sort()
-        inv["rtl_add_bits"] += max(w - r[1], 0)
-        inv["rtl_csa_bits"] += sum(max(w - z, 0) for z in r[2:])
+        z = sorted(b for b, _ in r)
+        key = "rtl_const_add_bits" if len(r) == 2 and any(c for _, c in r) else "rtl_add_bits"
+        inv[key] += max(w - z[1], 0)
+        inv["rtl_csa_bits"] += sum(max(w - b, 0) for b in z[2:])
 
 
 def _control_bits(m: LayerModule) -> int:
@@ -311,21 +323,109 @@ def _control_bits(m: LayerModule) -> int:
     return int(m.latency)  # the valid pipeline
 
 
-def _module_inventory(m: LayerModule, used: set[int],
-                      post_adders: bool) -> tuple[dict[str, int], dict[int, set[int]]]:
-    """Counts of one module given the output elements that are read, and the input elements it reads."""
+@dataclass
+class _Netlist:
+    """A module's nodes and registers after yosys ``opt_merge``: cells computing the same operation of the same
+    operands are one cell (e.g. the products of one input and one weight ROM that several outputs read)."""
+
+    nodes: list[Node]
+    regs: list[Node]
+    casts: dict
+    roms: list[dict]
+    outputs: list[dict]
+
+
+def _merged(m: LayerModule) -> _Netlist:
+    """:class:`_Netlist` of ``m``: a node whose op, range and operands (after merging) equal an earlier node's
+    is replaced by it in every reader; repeated until nothing merges (registers can close loops)."""
     b = m.builder
+    rep: dict[str, str] = {}
+
+    def sub(v):
+        if isinstance(v, str):
+            return rep.get(v, v)
+        if isinstance(v, (list, tuple)):
+            return type(v)(sub(x) for x in v)
+        if isinstance(v, dict):
+            return {k: sub(x) for k, x in v.items()}
+        return v
+
+    def key(n: Node):  # an instance name does not make a cell different
+        return n.op, n.width, n.lo, n.hi, n.frac, repr(sub({k: v for k, v in n.args.items() if k != "inst"}))
+
+    changed = True
+    while changed:
+        changed = False
+        seen: dict[tuple, str] = {}
+        for n in [*b.nodes, *b.regs]:
+            if n.name in rep:
+                continue
+            k = key(n)
+            if k in seen:
+                rep[n.name] = seen[k]
+                changed = True
+            else:
+                seen[k] = n.name
+    if not rep:
+        return _Netlist(list(b.nodes), list(b.regs), b.casts, b.roms, list(m.outputs))
+
+    def rebuilt(ns: list[Node]) -> list[Node]:
+        return [Node(n.name, n.width, n.lo, n.hi, n.frac, n.op, sub(n.args)) for n in ns if n.name not in rep]
+
+    return _Netlist(rebuilt(b.nodes), rebuilt(b.regs), b.casts, b.roms,
+                    [dict(o, src=rep.get(o["src"], o["src"])) for o in m.outputs])
+
+
+def _node_names(b: _Netlist) -> dict[str, Node]:
     names: dict[str, Node] = {n.name: n for n in b.nodes}
     names.update({r.name: r for r in b.regs})
+    return names
+
+
+def _port_element(n: Node) -> tuple[int, int]:
+    """(input index, element index) a ``port`` node reads (ports are named ``in<k>_data``)."""
+    a = n.args
+    return int(a["port"][2:a["port"].index("_")]), a["lo_bit"] // a["w"]
+
+
+def _constants(b: _Netlist, const_in: dict[int, set[int]], cw: int) -> set[str]:
+    """Names of the nodes of a module that hold one value whatever the inputs: literals, input elements that the
+    producing layer holds constant (``const_in``: input index -> element indices; yosys flattens the design, so
+    constants cross module boundaries), weight ROMs holding one value for each of the ``2**cw`` values of their
+    ``cw``-bit counter, pure arithmetic of constants, and registers loading a constant. A fixed point over nodes
+    and registers (a register's readers may come before it in the node list)."""
+    names = _node_names(b)
     const: set[str] = set()
-    for n in b.nodes:  # nodes are in dependency order
-        refs = _refs(n, names)
-        if n.op == "const" or (n.op in _PURE and refs and all(r in const for r in refs)):
+    for n in b.nodes:
+        if n.op == "const" or (n.op == "port" and _port_element(n)[1] in const_in.get(_port_element(n)[0], ())):
             const.add(n.name)
-    for r in b.regs:
-        if r.args.get("src") in const:
-            const.add(r.name)
-    seeds = [o["src"] for o in m.outputs if o["lo"] // o["w"] in used]
+        elif _is_rom(n, names) and len({v for _, v in n.args["cases"]}) == 1 and len(
+                {c for c, _ in n.args["cases"]}) == 1 << cw:
+            const.add(n.name)
+    changed = True
+    while changed:
+        changed = False
+        for n in [*b.nodes, *b.regs]:
+            if n.name in const:
+                continue
+            refs = _refs(n, names)
+            if (n.op in _PURE and refs and all(r in const for r in refs)) or (
+                    n.op == "reg" and n.args.get("src") in const):
+                const.add(n.name)
+                changed = True
+    return const
+
+
+def _counter_width(m: LayerModule) -> int:
+    return int(m.control.get("cw", 1)) if m.control else 1  # the cycle counter's width (time-multiplexed layers)
+
+
+def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: bool,
+                      const: set[str]) -> tuple[dict[str, int], dict[int, set[int]]]:
+    """Counts of one module (its merged netlist ``b``) given the output elements that are read and its constant
+    nodes (:func:`_constants`), and the input elements it reads."""
+    names = _node_names(b)
+    seeds = [o["src"] for o in b.outputs if o["lo"] // o["w"] in used]
     live: set[str] = set()
     stack = [s for s in seeds if s in names and s not in const]
     while stack:
@@ -343,7 +443,7 @@ def _module_inventory(m: LayerModule, used: set[int],
     inv = dict.fromkeys(INVENTORY_KEYS, 0)
     tz = _trailing_zeros(b, names)
     need, need_lo = _needed_bits(b, names, live)
-    cw = int(m.control.get("cw", 1)) if m.control else 1  # the cycle counter's width (time-multiplexed layers)
+    cw = _counter_width(m)
     n_cases = int(m.control.get("reuse", 1 << cw)) if m.control else 1 << cw  # the counter's values
     reads: dict[int, set[int]] = {}
     decoded: set[tuple[str, int]] = set()
@@ -356,10 +456,10 @@ def _module_inventory(m: LayerModule, used: set[int],
         elif n.op in ("mux", "max"):  # a multiplexer bit per bit read
             w = max(need.get(nm, w) - min(need_lo.get(nm, 0), need.get(nm, w)), 1)
         if n.op == "port":
-            k = int(a["port"][2:a["port"].index("_")])
-            reads.setdefault(k, set()).add(a["lo_bit"] // a["w"])
+            k, idx = _port_element(n)
+            reads.setdefault(k, set()).add(idx)
         elif n.op in ("add", "wrapsum"):
-            _add_counts(inv, _add_terms(n), w, names, uses, tz, post_adders)
+            _add_counts(inv, _add_terms(n), w, names, uses, tz, post_adders, const)
         elif n.op == "shift_add":  # sum of shifted copies: each beyond the lowest counts from its shift up
             shifts = sorted(k for _, k in a["terms"])
             inv["rtl_shift_add_bits"] += sum(max(w - k - tz.get(a["src"], 0), 0) for k in shifts[1:])
@@ -389,8 +489,7 @@ def _module_inventory(m: LayerModule, used: set[int],
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
     inv["rtl_mux_bits"] -= inv["rtl_mux_dsp_bits"]
     inv["rtl_decode_luts"] = len(decoded) * -(-cw // 6)
-    if live:
-        inv["rtl_reg_bits"] += _control_bits(m)
+    inv["rtl_reg_bits"] += _control_bits(m)  # the valid chain runs through every module, live data or not
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
     return inv, reads
 
@@ -408,11 +507,25 @@ def layer_inventory(plan) -> dict[str, dict[str, int]]:
             layer = g[layer.inputs[0]]
         return layer.name
 
+    # forward: the constant nodes of every module, and the output elements they make constant downstream
+    nets: dict[str, _Netlist] = {}
+    consts: dict[str, set[str]] = {}
+    const_out: dict[str, set[int]] = {}
+    for layer in g:
+        m = plan.modules.get(layer.name)
+        if m is None:
+            continue
+        nets[layer.name] = net = _merged(m)
+        const_in = {k: const_out.get(producer(src), set()) for k, src in enumerate(layer.inputs)}
+        consts[layer.name] = _constants(net, const_in, _counter_width(m))
+        const_out[layer.name] = {o["lo"] // o["w"] for o in net.outputs if o["src"] in consts[layer.name]}
+    # backward: liveness from the network's outputs
     for layer in reversed(list(g)):
         m = plan.modules.get(layer.name)
         if m is None:
             continue
-        inv, reads = _module_inventory(m, used.get(layer.name, set()), packs_post_adders(g.part))
+        inv, reads = _module_inventory(m, nets[layer.name], used.get(layer.name, set()), packs_post_adders(g.part),
+                                       consts[layer.name])
         for k, idx in reads.items():
             src = producer(layer.inputs[k])
             used.setdefault(src, set()).update(idx)
