@@ -44,7 +44,7 @@ from .features import (
     layer_feature_matrix,
 )
 
-__all__ = ["Surrogate", "TARGETS", "DEFAULT_OFFSETS", "RTL_OFFSETS", "OFFSET_PRESETS", "ROUNDING"]
+__all__ = ["Surrogate", "TARGETS", "DEFAULT_OFFSETS", "RTL_OFFSETS", "OFFSET_PRESETS", "ROUNDING", "STRUCTURAL_ZEROS"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ RTL_OFFSETS: dict[str, str] = {"lut": "lut_rtl_est", "ff": "ff_rtl_est", "latenc
                                 "ii": "ii_rtl_est"}
 #: named offset presets (``dse fit-surrogate --offsets``)
 OFFSET_PRESETS: dict[str, dict[str, str]] = {"default": DEFAULT_OFFSETS, "rtl": RTL_OFFSETS, "none": {}}
+#: targets predicted exactly 0 for a design whose prior (offset) is 0 and whose layers all have rtl_* facts: no
+#: counted LUT logic in the Verilog, no LUT (all 6 such designs of the yosys-xc7 seed dataset have 0 LUTs, and
+#: every other design has some); a model of log1p(y) would otherwise add a few LUTs to nothing
+STRUCTURAL_ZEROS: tuple[str, ...] = ("lut",)
 #: report resolution of each target
 ROUNDING: dict[str, float] = {"lut": 1.0, "ff": 1.0, "dsp": 1.0, "bram_18k": 0.5, "latency_cycles": 1.0, "ii": 1.0}
 
@@ -397,11 +401,25 @@ class Surrogate(BaseEstimator):
                               rows=dedup[spec.kind])
             lo, hi = self._interval(p, t.n_matrix, self.intervals_[tg], tg)
             pr = _round_to(p, ROUNDING.get(tg))
+            if tg in STRUCTURAL_ZEROS and off is not None:
+                empty = self._without_logic(m, t, spec.kind, off)
+                pr, lo, hi = (np.where(empty, 0.0, v) for v in (pr, lo, hi))
             cols[tg], cols[f"{tg}_low"], cols[f"{tg}_high"] = pr, np.minimum(lo, pr), np.maximum(hi, pr)
         flags, reasons = self.domain_.check(t)
         cols["extrapolating"] = flags
         cols["reason"] = np.asarray(reasons, dtype=object)
         return pd.DataFrame(cols)
+
+    @staticmethod
+    def _without_logic(m: dict[str, Any], t: FactTable, kind: str, off: np.ndarray) -> np.ndarray:
+        """Designs whose prior ``off`` (per layer or per design, by ``kind``) is 0 with rtl_* facts on every layer."""
+        key = "g" if kind in GLOBAL_KINDS else "l"
+        known = m[f"{key}_full"][:, m[f"{key}_names"].index("rtl_known")]
+        if key == "g":
+            return (off == 0) & (known == 1)
+        prior = np.bincount(t.design, weights=off, minlength=t.n_designs)
+        unknown = np.bincount(t.design, weights=(known < 1).astype(float), minlength=t.n_designs)
+        return (prior == 0) & (unknown == 0)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str, extra: Mapping[str, Any] | None = None) -> None:

@@ -118,3 +118,22 @@ def test_cli_fit_surrogate_takes_its_grid_and_names_bad_values(tmp_path):
         r = subprocess.run([sys.executable, "-m", "dse.cli", "fit-surrogate", str(small), "--out", str(out), *bad],
                            capture_output=True, text=True, cwd=ROOT)
         assert r.returncode != 0 and named in r.stderr, r.stderr
+
+
+def test_a_design_without_lut_logic_gets_zero_luts():
+    """All of fc1's weights pruned: fc2 sees constants and the Verilog has no LUT logic left (yosys builds 0 LUTs,
+    tests/test_rtl_yosys.py); yosys-xc7 predicts exactly 0 with a (0, 0) interval, and LUTs once a weight is back."""
+    from codegen.ir import Graph, Layer
+
+    def mlp(k1):
+        return Graph([Layer("x", "Input", [], (2,)),
+                      Layer("fc1", "Dense", ["x"], (3,), weights={"kernel": k1, "bias": np.array([0.0, 0.25, 0.5])}),
+                      Layer("fc2", "Dense", ["fc1"], (1,), weights={"kernel": np.array([[0.5], [0.25], [0.875]]),
+                                                                    "bias": np.zeros(1)})], name="mlp")
+
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    dead = estimators.estimate(mlp(np.zeros((2, 3))), config=cfg, target="yosys-xc7")
+    assert dead.lut == 0 and dead.interval("lut") == (0, 0)
+    assert dead.ff > 0  # the valid chain
+    live = estimators.estimate(mlp(np.array([[0.75, 0.0, 0.0], [0.0, 0.0, 0.375]])), config=cfg, target="yosys-xc7")
+    assert live.lut > 0 and live.interval("lut")[1] > 0
