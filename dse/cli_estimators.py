@@ -99,6 +99,9 @@ def _fit_args(p):
                    help="comma-separated tree-depth grid searched by grouped CV (default 4,7)")
     p.add_argument("--huber-delta", type=float, default=0.0,
                    help="pseudo-Huber loss on log targets with this delta, e.g. 0.1 (default 0: squared error)")
+    p.add_argument("--kinds", default="global,per_layer,ridge",
+                   help="comma-separated candidate model kinds grouped CV chooses among, per target "
+                        "(default global,per_layer,ridge)")
 
 
 def _positive_ints(option: str, text: str, example: str) -> tuple[int, ...]:
@@ -134,6 +137,10 @@ def _fit(args) -> int:
         offsets = "rtl" if info.get("backend") == "yosys" else "default"
     rounds = _positive_ints("--rounds", args.rounds, "200,400,800")
     depths = _positive_ints("--depths", args.depths, "5,7")
+    kinds = tuple(k.strip() for k in str(args.kinds).split(",") if k.strip())
+    unknown = sorted(set(kinds) - {"global", "per_layer", "ridge"})
+    if not kinds or unknown:
+        raise SystemExit(f"dse fit-surrogate: --kinds {args.kinds!r}: expected some of global, per_layer, ridge")
     if args.huber_delta < 0:
         raise SystemExit(f"dse fit-surrogate: --huber-delta {args.huber_delta}: expected a number >= 0")
     if not 0 < args.learning_rate <= 1:
@@ -141,7 +148,8 @@ def _fit(args) -> int:
     _, extra = train_surrogate(designs, y, groups, args.out, info, holdout=args.holdout,
                                refit_all=not args.no_refit,
                                params={"offsets": offsets, "learning_rate": args.learning_rate, "round_grid": rounds,
-                                       "max_depths": depths, "huber_delta": args.huber_delta})
+                                       "max_depths": depths, "huber_delta": args.huber_delta,
+                                       "model_kinds": kinds})
     print(json.dumps(_json_safe(extra["holdout"]["metrics"]), indent=2))
     return 0
 

@@ -105,16 +105,18 @@ def test_cli_fit_surrogate_takes_its_grid_and_names_bad_values(tmp_path):
     df[df["status"] == "ok"].head(120).to_parquet(small)
     out = tmp_path / "sur"
     r = subprocess.run([sys.executable, "-m", "dse.cli", "fit-surrogate", str(small), "--out", str(out),
-                        "--rounds", "5,10", "--depths", "2,3", "--learning-rate", "0.3", "--huber-delta", "0.1"],
+                        "--rounds", "5,10", "--depths", "2,3", "--learning-rate", "0.3", "--huber-delta", "0.1",
+                        "--kinds", "global,per_layer"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     params = json.loads((out / "metadata.json").read_text())["params"]
     assert params["max_depths"] == [2, 3] and params["round_grid"] == [5, 10] and params["learning_rate"] == 0.3
-    assert params["huber_delta"] == 0.1
+    assert params["huber_delta"] == 0.1 and params["model_kinds"] == ["global", "per_layer"]
     models = json.loads((out / "metadata.json").read_text())["models"]
     boosted = [m for m in models.values() if m["kind"] != "ridge"]  # the loss applies to the xgboost kinds
     assert boosted and all(m["spec"]["huber_delta"] == 0.1 for m in boosted)
-    for bad, named in ((["--depths", "4,0"], "--depths '4,0'"), (["--huber-delta", "-1"], "--huber-delta -1")):
+    for bad, named in ((["--depths", "4,0"], "--depths '4,0'"), (["--huber-delta", "-1"], "--huber-delta -1"),
+                       (["--kinds", "global,forest"], "--kinds 'global,forest'")):
         r = subprocess.run([sys.executable, "-m", "dse.cli", "fit-surrogate", str(small), "--out", str(out), *bad],
                            capture_output=True, text=True, cwd=ROOT)
         assert r.returncode != 0 and named in r.stderr, r.stderr
