@@ -144,17 +144,23 @@ def test_hls_backend_runs_the_tool_and_parses_its_report(tf, rng, tmp_path, monk
     assert slow.status == "timeout" and slow.lut is None
 
 
-def test_killed_caller_leaves_no_tool_running(tmp_path):
-    """A sweep worker killed mid-synthesis (SIGKILL: no cleanup code runs) takes its tool down with it."""
+def _caller(tool: list[str], job: Path, started: int) -> subprocess.Popen:
+    """A process running ``tool`` through run_command (like a sweep worker), once ``started`` processes of the job
+    (the wrapper, the tool, its children) are up."""
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
             "from codegen.synth.proc import run_command; "
-            f"run_command(['sh', '-c', 'sleep 60 & sleep 60'], log_path={str(tmp_path / 'log')!r}, timeout=120, "
-            f"job={str(tmp_path)!r})")
+            f"run_command({tool!r}, log_path={str(job / 'log')!r}, timeout=120, job={str(job)!r})")
     caller = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.time() + 30
-    while not processes_of_job(str(tmp_path)) and time.time() < deadline:
+    while len(processes_of_job(str(job))) < started and time.time() < deadline:
         time.sleep(0.1)
-    assert processes_of_job(str(tmp_path)), "the tool did not start"
+    assert len(processes_of_job(str(job))) >= started, "the tool did not start"
+    return caller
+
+
+def test_killed_caller_leaves_no_tool_running(tmp_path):
+    """A sweep worker killed mid-synthesis (SIGKILL: no cleanup code runs) takes its tool down with it."""
+    caller = _caller(["sh", "-c", "sleep 60 & sleep 60"], tmp_path, 1)
     os.kill(caller.pid, signal.SIGKILL)
     caller.wait()
     deadline = time.time() + 10
@@ -162,6 +168,37 @@ def test_killed_caller_leaves_no_tool_running(tmp_path):
         time.sleep(0.1)
     assert processes_of_job(str(tmp_path)) == []
 
+
+
+def test_a_tool_dies_with_its_wrapper_even_a_sigkilled_one(tmp_path):
+    """loky kills a worker's process tree child by child with SIGKILL: a wrapper killed that way runs no handler,
+    so the tool it forked must die by itself (PR_SET_PDEATHSIG on the tool); and an interrupted sweep kills what
+    is left under its work folder (kill_jobs_under)."""
+    from codegen.synth.proc import kill_jobs_under
+
+    caller = _caller(["sleep", "60"], tmp_path / "a", 2)  # the wrapper and sleep
+    pids = processes_of_job(str(tmp_path / "a"))
+    wrapper = next(p for p in pids if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0] != b"sleep")
+    os.kill(caller.pid, signal.SIGSTOP)  # the worker can clean up nothing (loky kills it too)
+    try:
+        os.kill(wrapper, signal.SIGKILL)
+        deadline = time.time() + 10
+        while processes_of_job(str(tmp_path / "a")) and time.time() < deadline:
+            time.sleep(0.1)
+        assert processes_of_job(str(tmp_path / "a")) == []
+    finally:
+        caller.kill()
+        caller.wait(timeout=30)
+    # a stray tool process whose job lies under a folder: kill_jobs_under finds and kills it, and nothing else
+    env = {**os.environ, "FPGA_DSE_JOB": str(tmp_path / "b" / "x")}
+    stray = subprocess.Popen(["sleep", "60"], env=env)
+    other = subprocess.Popen(["sleep", "60"], env={**os.environ, "FPGA_DSE_JOB": str(tmp_path) + "-other/x"})
+    try:
+        assert kill_jobs_under(tmp_path) == [stray.pid]
+        assert stray.wait(timeout=10) == -signal.SIGKILL and other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
 
 # ---------------------------------------------------------------------------------------------- Verilator
 @needs_tools

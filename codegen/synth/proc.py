@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-__all__ = ["CommandResult", "run_command", "JOB_ENV", "processes_of_job"]
+__all__ = ["CommandResult", "run_command", "JOB_ENV", "processes_of_job", "kill_jobs_under"]
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +38,29 @@ _POLL = 0.05
 _GRACE = 3.0
 # argv: rss_file parent_pid cmd...; forks cmd, waits, writes the child's peak RSS (KiB) and CPU seconds, exits
 # with its status. When the process that started it dies (a worker killed with its sweep), the kernel sends it
-# SIGTERM (PR_SET_PDEATHSIG) and it takes its whole process group (the tool and the tool's children) down.
+# SIGTERM (PR_SET_PDEATHSIG) and it takes its whole process group (the tool and the tool's children) down; the
+# tool itself gets SIGKILL when the wrapper dies (a wrapper killed by SIGKILL cannot run its handler: loky kills a
+# worker's process tree child by child, and a tool forked after its wrapper was listed would live on).
 _WRAPPER = (
     "import os, signal, sys\n"
     "signal.signal(signal.SIGTERM, lambda *a: os.killpg(0, signal.SIGKILL))\n"
+    "prctl = None\n"
     "try:\n"
     "    import ctypes\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG (Linux)
+    "    prctl = ctypes.CDLL(None, use_errno=True).prctl\n"
+    "    prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG (Linux)
     "except (OSError, AttributeError):\n"
     "    pass\n"
     "if os.getppid() != int(sys.argv[2]):\n"  # the parent died before prctl took effect
     "    os.killpg(0, signal.SIGKILL)\n"
     "del sys.argv[2]\n"
+    "me = os.getpid()\n"
     "pid = os.fork()\n"
     "if pid == 0:\n"
+    "    if prctl is not None:\n"  # the tool dies with this wrapper, even one SIGKILLed (loky kills trees so)
+    "        prctl(1, signal.SIGKILL)\n"
+    "    if os.getppid() != me:\n"
+    "        os._exit(137)\n"
     "    try:\n"
     "        os.execvp(sys.argv[2], sys.argv[2:])\n"
     "    except OSError as e:\n"
@@ -154,9 +163,10 @@ def run_command(cmd: Sequence[str], log_path, timeout: float, cwd=None, env: dic
     return CommandResult(cmd, rc, timed_out, wall, int(rss), str(log_path), cpu)
 
 
-def processes_of_job(job: str) -> list[int]:
-    """Pids of live processes whose environment carries ``FPGA_DSE_JOB=<job>`` (read from /proc)."""
-    needle = f"{JOB_ENV}={job}".encode() + b"\0"
+def processes_of_job(job: str, prefix: bool = False) -> list[int]:
+    """Pids of live processes whose environment carries ``FPGA_DSE_JOB=<job>`` (read from /proc); with
+    ``prefix``, every job whose value starts with ``job`` (e.g. all syntheses under a sweep's work folder)."""
+    needle = f"{JOB_ENV}={job}".encode() + (b"" if prefix else b"\0")
     found = []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -173,3 +183,14 @@ def processes_of_job(job: str) -> list[int]:
             if state != "Z":
                 found.append(int(d.name))
     return found
+
+
+def kill_jobs_under(folder) -> list[int]:
+    """SIGKILL every live tool process whose job lies under ``folder`` (what an interrupted sweep leaves)."""
+    pids = [p for p in processes_of_job(str(Path(folder).resolve()) + os.sep, prefix=True) if p != os.getpid()]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids

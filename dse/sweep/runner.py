@@ -150,6 +150,13 @@ def run_sweep(spec: SweepSpec, workers: int | None = None, dask_address: str | N
         else:
             n = workers or spec.workers or default_workers()
             _run_joblib(todo, n, workdir, ver, record)
+    except BaseException:
+        from codegen.synth.proc import kill_jobs_under
+
+        left = kill_jobs_under(workdir)  # the workers are gone: no synthesis of this sweep outlives it
+        if left:
+            log.warning("sweep %s: killed %d synthesis processes the workers left", spec.name, len(left))
+        raise
     finally:
         bar.close()
     return stats
@@ -165,8 +172,12 @@ def _run_joblib(todo, n_jobs: int, workdir: str, ver: str, record) -> None:
             record(synthesize_point(p, h, workdir, ver))
         return
     par = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky")
-    for row in par(delayed(synthesize_point)(p, h, workdir, ver) for p, h in todo):
-        record(row)
+    rows = par(delayed(synthesize_point)(p, h, workdir, ver) for p, h in todo)
+    try:
+        for row in rows:
+            record(row)
+    finally:
+        rows.close()  # on an interrupt: joblib stops the workers now, not when the traceback is freed
 
 
 def _run_dask(todo, address: str, workdir: str, ver: str, record) -> None:
