@@ -39,8 +39,8 @@ _GRACE = 3.0
 # argv: rss_file parent_pid cmd...; forks cmd, waits, writes the child's peak RSS (KiB) and CPU seconds, exits
 # with its status. When the process that started it dies (a worker killed with its sweep), the kernel sends it
 # SIGTERM (PR_SET_PDEATHSIG) and it takes its whole process group (the tool and the tool's children) down; the
-# tool itself gets SIGKILL when the wrapper dies (a wrapper killed by SIGKILL cannot run its handler: loky kills a
-# worker's process tree child by child, and a tool forked after its wrapper was listed would live on).
+# tool itself gets SIGKILL when the wrapper dies (a wrapper killed by SIGKILL cannot run its handler: loky lists a
+# worker's descendants and SIGKILLs each, and a tool forked after the list was taken would live on).
 _WRAPPER = (
     "import os, signal, sys\n"
     "signal.signal(signal.SIGTERM, lambda *a: os.killpg(0, signal.SIGKILL))\n"
