@@ -120,6 +120,7 @@ def _fit(args) -> int:
     import pandas as pd
 
     from estimators.datasets import load_any
+    from estimators.surrogate import MODEL_KINDS
     from estimators.training import train_surrogate
 
     designs, y, groups = load_any(args.data)
@@ -138,9 +139,8 @@ def _fit(args) -> int:
     rounds = _positive_ints("--rounds", args.rounds, "200,400,800")
     depths = _positive_ints("--depths", args.depths, "5,7")
     kinds = tuple(k.strip() for k in str(args.kinds).split(",") if k.strip())
-    unknown = sorted(set(kinds) - {"global", "per_layer", "ridge"})
-    if not kinds or unknown:
-        raise SystemExit(f"dse fit-surrogate: --kinds {args.kinds!r}: expected some of global, per_layer, ridge")
+    if not kinds or set(kinds) - set(MODEL_KINDS):
+        raise SystemExit(f"dse fit-surrogate: --kinds {args.kinds!r}: expected some of {', '.join(MODEL_KINDS)}")
     if args.huber_delta < 0:
         raise SystemExit(f"dse fit-surrogate: --huber-delta {args.huber_delta}: expected a number >= 0")
     if not 0 < args.learning_rate <= 1:

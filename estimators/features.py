@@ -92,9 +92,9 @@ _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name",
 #: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
 RTL_FACTS: tuple[str, ...] = (
     "rtl_add_bits", "rtl_csa_bits", "rtl_const_add_bits", "rtl_dsp_add_bits", "rtl_shift_add_bits",
-    "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_decode_luts", "rtl_rom_bits", "rtl_rom_luts",
-    "rtl_table_bits",
-    "rtl_mux_bits", "rtl_cmp_bits", "rtl_mux_dsp_bits", "rtl_reg_bits", "rtl_dsp_reg_bits", "rtl_latency", "rtl_ii",
+    "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_decode_luts",
+    "rtl_rom_bits", "rtl_rom_luts", "rtl_table_bits", "rtl_mux_bits", "rtl_cmp_bits", "rtl_mux_dsp_bits",
+    "rtl_reg_bits", "rtl_dsp_reg_bits", "rtl_latency", "rtl_ii",
 )
 #: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
 OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACTS, -1.0)}

@@ -44,11 +44,14 @@ from .features import (
     layer_feature_matrix,
 )
 
-__all__ = ["Surrogate", "TARGETS", "DEFAULT_OFFSETS", "RTL_OFFSETS", "OFFSET_PRESETS", "ROUNDING", "STRUCTURAL_ZEROS"]
+__all__ = ["Surrogate", "TARGETS", "MODEL_KINDS", "DEFAULT_OFFSETS", "RTL_OFFSETS", "OFFSET_PRESETS", "ROUNDING",
+           "STRUCTURAL_ZEROS"]
 
 log = logging.getLogger(__name__)
 
 TARGETS: tuple[str, ...] = ("lut", "ff", "dsp", "bram_18k", "latency_cycles", "ii")
+#: candidate model kinds: xgboost on design features, xgboost summed over layers, scikit-learn Ridge
+MODEL_KINDS: tuple[str, ...] = ("global", "per_layer", "ridge")
 #: analytic prior (feature name) each target's model corrects multiplicatively
 DEFAULT_OFFSETS: dict[str, str] = {"latency_cycles": "cycles_est", "ii": "cycles_est"}
 #: priors for the open-source RTL flow (codegen.rtl + yosys): LUT / FF / cycle counts of the generated Verilog
@@ -107,7 +110,7 @@ class Surrogate(BaseEstimator):
     def __init__(
         self,
         targets: Sequence[str] = TARGETS,
-        model_kinds: Sequence[str] = ("global", "per_layer", "ridge"),
+        model_kinds: Sequence[str] = MODEL_KINDS,
         ridge_alphas: Sequence[float] = (1.0, 10.0, 100.0),
         max_depths: Sequence[int] = (4, 7),
         round_grid: Sequence[int] = (100, 200, 400),
@@ -204,7 +207,7 @@ class Surrogate(BaseEstimator):
         folds = list(GroupKFold(n_splits=self.n_splits).split(np.zeros(len(designs)), groups=groups_arr))
         self.model_kind_, self.specs_ = {}, {}
         self.intervals_, self.cv_results_, self.cv_best_ = {}, {}, {}
-        unknown = [k for k in self.model_kinds if k not in ("global", "per_layer", "ridge")]
+        unknown = [k for k in self.model_kinds if k not in MODEL_KINDS]
         if unknown:
             raise ValueError(f"unknown model kinds {unknown}; expected global, per_layer, ridge")
         # (target, kind, hyperparameter): tree depth for xgboost, alpha for ridge

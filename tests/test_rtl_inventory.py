@@ -87,6 +87,19 @@ def test_a_bias_added_to_one_product_is_a_constant_addition():
     assert two["rtl_add_bits"] > 0 and two["rtl_csa_bits"] > 0  # x0/2 + x1/4 + 0.5: a carry chain and a CSA row
 
 
+def test_identical_products_count_once_and_a_constant_rom_is_a_constant():
+    """Reuse 2: two outputs with the same weight column multiply the same multiplexed input by the same weight ROM,
+    one cell after yosys opt_merge; a ROM holding one value in both cycles is a constant, not a ROM."""
+    cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 2, "Strategy": "Resource"}}
+    one = _inventory(_dense(np.array([[0.375], [0.625]]), np.zeros(1)), cfg)["fc"]
+    dup = _inventory(_dense(np.array([[0.375, 0.375], [0.625, 0.625]]), np.zeros(2)), cfg)["fc"]
+    assert one["rtl_lutmul_bits"] > 0 and dup["rtl_lutmul_bits"] == one["rtl_lutmul_bits"]
+    assert dup["rtl_reg_bits"] > one["rtl_reg_bits"]  # two accumulators and outputs all the same
+    varying = _inventory(_dense(np.array([[0.375], [0.625]]), np.zeros(1)), cfg)["fc"]["rtl_rom_bits"]
+    constant = _inventory(_dense(np.array([[0.375], [0.375]]), np.zeros(1)), cfg)["fc"]
+    assert varying > 0 and constant["rtl_rom_bits"] == constant["rtl_rom_luts"] == 0
+
+
 def test_time_multiplexed_layers_count_multipliers_and_multiplexers():
     rng = np.random.default_rng(0)
     k1 = rng.uniform(-1, 1, (8, 6))

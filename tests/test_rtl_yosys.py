@@ -309,6 +309,26 @@ def test_a_layer_fed_only_constants_synthesizes_to_its_valid_bit(tmp_path):
 
 
 @needs_tools
+def test_identical_products_are_one_multiplier_in_yosys(tmp_path):
+    """Reuse 2, a second output with the same weight column: yosys builds one shared LUT multiplier (opt_merge), as
+    the inventory counts, so the LUTs grow by the second accumulator only, not by a second multiplier."""
+    from test_rtl_inventory import _dense as dense_graph
+
+    cfg = _cfg(reuse=2, strategy="Resource")
+    kernels = {"one": np.array([[0.375], [0.625]]), "dup": np.array([[0.375, 0.375], [0.625, 0.625]]),
+               "two": np.array([[0.375, 0.8125], [0.625, 0.6875]])}
+    res, facts = {}, {}
+    for name, k in kernels.items():
+        hm = codegen.convert(dense_graph(k, np.zeros(k.shape[1])), config=cfg, output_dir=tmp_path / name,
+                             part="xc7z020clg400-1")
+        facts[name] = {k2: sum(f[k2] for f in codegen.layer_facts(hm.graph)) for k2 in codegen.DERIVED_FACT_KEYS}
+        res[name] = synthesize(hm, timeout=600, verify=False)
+        assert res[name].status == "ok", res[name].error
+    assert facts["dup"]["rtl_lutmul_bits"] == facts["one"]["rtl_lutmul_bits"] < facts["two"]["rtl_lutmul_bits"]
+    assert res["dup"].lut < res["two"].lut
+
+
+@needs_tools
 def test_constant_additions_take_no_luts(tmp_path):
     """``(x << k) + bias`` outputs: yosys builds carry chains and inverters, no LUT (rtl_const_add_bits)."""
     from test_rtl_inventory import _dense as dense_graph

@@ -287,7 +287,7 @@ def _odd_factor(n: Node) -> bool:
 
 
 def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, Node], uses: dict[str, int],
-                tz: dict[str, int], post_adders: bool, const: set[str] = frozenset()) -> None:
+                tz: dict[str, int], post_adders: bool, const: set[str]) -> None:
     """An n-operand addition as its Verilog reads, ``((t0 + t1) + t2) + ...``: an add whose new operand is a DSP
     product (or, first, whose t0 is) goes to that DSP's post-adder; each run of adds left between them becomes
     one LUT adder (yosys alumacc: a carry chain, plus carry-save rows for the run's further operands), and a run
@@ -398,7 +398,11 @@ def _constants(b: _Netlist, const_in: dict[int, set[int]], cw: int) -> set[str]:
     names = _node_names(b)
     const: set[str] = set()
     for n in b.nodes:
-        if n.op == "const" or (n.op == "port" and _port_element(n)[1] in const_in.get(_port_element(n)[0], ())):
+        if n.op == "port":
+            k, idx = _port_element(n)
+            if idx in const_in.get(k, ()):
+                const.add(n.name)
+        elif n.op == "const":
             const.add(n.name)
         elif _is_rom(n, names) and len({v for _, v in n.args["cases"]}) == 1 and len(
                 {c for c, _ in n.args["cases"]}) == 1 << cw:
