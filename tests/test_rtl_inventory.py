@@ -87,6 +87,15 @@ def test_a_bias_added_to_one_product_is_a_constant_addition():
     assert two["rtl_add_bits"] > 0 and two["rtl_csa_bits"] > 0  # x0/2 + x1/4 + 0.5: a carry chain and a CSA row
 
 
+def test_constant_operands_of_an_addition_fold_into_one():
+    """fc2 adds a variable, the product of fc1's constant output and its bias: yosys folds the two constants into
+    one, leaving a variable plus a constant (rtl_const_add_bits, no LUTs), not a three-operand adder."""
+    g = _mlp(np.array([[0.5, 0.0], [0.0, 0.0]]), np.array([[0.5], [0.75]]), b1=np.array([0.0, 0.25]))
+    g["fc2"].weights["bias"] = np.array([0.375])
+    fc2 = _inventory(g)["fc2"]
+    assert fc2["rtl_const_add_bits"] > 0 and fc2["rtl_add_bits"] == fc2["rtl_csa_bits"] == 0
+
+
 def test_identical_products_count_once_and_a_constant_rom_is_a_constant():
     """Reuse 2: two outputs with the same weight column multiply the same multiplexed input by the same weight ROM,
     one cell after yosys opt_merge; a ROM holding one value in both cycles is a constant, not a ROM."""

@@ -343,6 +343,22 @@ def test_constant_additions_take_no_luts(tmp_path):
 
 
 @needs_tools
+def test_a_variable_plus_two_constants_takes_no_luts(tmp_path):
+    """fc2 = y0/2 + (fc1's constant output) * 0.75 + bias: yosys folds the constants, and a variable plus a
+    constant is a carry chain without LUTs, as the inventory counts it."""
+    from test_rtl_inventory import _mlp
+
+    g = _mlp(np.array([[0.5, 0.0], [0.0, 0.0]]), np.array([[0.5], [0.75]]), b1=np.array([0.0, 0.25]))
+    g["fc2"].weights["bias"] = np.array([0.375])
+    hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "fold", part="xc7z020clg400-1")
+    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    res = synthesize(hm, timeout=600, verify=True)
+    _check_verified(res)
+    assert facts["rtl_const_add_bits"] > 0 and facts["rtl_add_bits"] == facts["rtl_csa_bits"] == 0
+    assert res.lut == 0
+
+
+@needs_tools
 def test_pruned_layer_is_smaller_than_its_dense_twin(tf, rng, tmp_path):
     res = {}
     for zeros in (0.0, 0.5):

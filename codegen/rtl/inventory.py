@@ -30,7 +30,8 @@ Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed
   feeds such a post-adder stays a LUT per bit (``rtl_mux_dsp_bits``, e.g. a time-multiplexed accumulator's
   first-cycle reset);
 - each run of adds left between them becomes one ``$macc``: one carry chain (``rtl_add_bits``) plus
-  carry-save rows for its further operands (``rtl_csa_bits``); a variable plus a constant (a bias added to a
+  carry-save rows for its further operands (``rtl_csa_bits``), its constant operands folded into one; a variable
+  plus a constant (a bias added to a
   single product) is a carry chain fed by the variable's bits and inverters, no LUT (``rtl_const_add_bits``);
 - widths count from an operand's lowest bit that can be 1 (a bias aligned to a wider fraction has low zero
   bits; below the second-lowest such bound an adder passes bits through) up to the highest bit some reader
@@ -312,6 +313,11 @@ def _add_counts(inv: dict[str, int], terms: list[str], w: int, names: dict[str, 
     if run:
         runs.append(run)
     for r in runs:
+        consts = [b for b, c in r if c]
+        if len(consts) > 1:  # yosys folds a run's constant operands into one before mapping it
+            r = [(b, c) for b, c in r if not c] + [(min(consts), True)]
+        if len(r) < 2:
+            continue
         z = sorted(b for b, _ in r)
         key = "rtl_const_add_bits" if len(r) == 2 and any(c for _, c in r) else "rtl_add_bits"
         inv[key] += max(w - z[1], 0)
