@@ -31,7 +31,8 @@ Additions follow what yosys ``synth_xilinx`` does with them (checked on the seed
   first-cycle reset);
 - each run of adds left between them becomes one ``$macc``: one carry chain (``rtl_add_bits``) plus
   carry-save rows for its further operands (``rtl_csa_bits``), its constant operands folded into one; a variable
-  plus a constant (a bias added to a single product) is a carry chain fed by the variable's bits and inverters, no LUT (``rtl_const_add_bits``);
+  plus a constant (a bias added to a single product) is a carry chain fed by the variable's bits and inverters,
+  no LUT (``rtl_const_add_bits``);
 - widths count from an operand's lowest bit that can be 1 (a bias aligned to a wider fraction has low zero
   bits; below the second-lowest such bound an adder passes bits through) up to the highest bit some reader
   needs (a wrapping cast reads ``shift + width`` bits of its input; yosys trims the adder bits above).
