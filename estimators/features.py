@@ -92,26 +92,27 @@ _NUMERIC_KEYS: tuple[str, ...] = tuple(k for k in FACT_KEYS if k not in ("name",
 #: the live-logic counts of a layer's Verilog (codegen.rtl.inventory.INVENTORY_KEYS; codegen records them)
 RTL_FACTS: tuple[str, ...] = (
     "rtl_add_bits", "rtl_csa_bits", "rtl_const_add_bits", "rtl_dsp_add_bits", "rtl_shift_add_bits",
-    "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_decode_luts",
-    "rtl_rom_bits", "rtl_rom_luts", "rtl_table_bits", "rtl_mux_bits", "rtl_cmp_bits", "rtl_mux_dsp_bits",
-    "rtl_reg_bits", "rtl_dsp_reg_bits", "rtl_latency", "rtl_ii",
+    "rtl_lutmul_bits", "rtl_dsp_mults", "rtl_cast_bits", "rtl_select_bits", "rtl_select_luts", "rtl_pmux_luts",
+    "rtl_decode_luts", "rtl_rom_bits", "rtl_rom_luts", "rtl_table_bits", "rtl_mux_bits", "rtl_cmp_bits",
+    "rtl_mux_dsp_bits", "rtl_reg_bits", "rtl_dsp_reg_bits", "rtl_latency", "rtl_ii",
 )
 #: facts used when present (datasets made before they existed lack them): key -> value meaning "unknown"
 OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACTS, -1.0)}
 #: LUT6 per counted bit (or counted LUT6) of each RTL fact (rtl_lut_est): robust non-negative least squares of
-#: design LUTs on the design totals of the yosys-xc7 seed dataset (2,221 designs, yosys 0.23;
+#: design LUTs on the design totals of the yosys-xc7 seed dataset (2,821 designs, yosys 0.23;
 #: bench/rtl_unit_costs.py), rounded; table bits assume one LUT6 per 64 ROM bits. DSP post-adders and
-#: variable + constant carry chains take no LUTs (yosys builds neither from LUTs; the fit gives them 0.02-0.04).
-#: Max-pooling comparisons (rtl_cmp_bits) are a tree feature but not in the prior: a refit with them in (1.4 per
-#: bit, multiplexers 0.3, adders 0.95) makes the prior alone better (sMAPE 12.5 -> 12.1%), yet the trees built on
-#: it scored 0.07 points worse in held-out LUT sMAPE (mean of 5 architecture splits), and these costs with only
-#: the comparisons moved 0.16 worse (3 splits).
-#: The surrogate corrects this prior multiplicatively (offsets="rtl").
+#: variable + constant carry chains take no LUTs (yosys builds neither from LUTs; the fit gives them 0.03-0.04).
+#: Time-multiplexed layers' case statements cost what abc builds from them (rtl_pmux_luts, 0.62 per estimated
+#: LUT6): the fit leaves their 4:1-tree count (rtl_select_luts, a tree feature) at 0. With rtl_pmux_luts the prior
+#: alone went from 12.0 to 10.2% sMAPE, and the held-out LUT sMAPE of the trees from 5.62 to 5.48% (mean of 5
+#: architecture splits). Max-pooling comparisons (rtl_cmp_bits) fit 1.16 per bit besides their multiplexer bits;
+#: a standalone max-pooling module of 135 12-bit max(a, b) made 135 CARRY4, 1,080 LUT6, 180 LUT5 and 1,620 LUT3
+#: (1.78 LUT6 per bit in all). The surrogate corrects this prior multiplicatively (offsets="rtl").
 RTL_LUT_COST: dict[str, float] = {
-    "rtl_add_bits": 0.80, "rtl_csa_bits": 1.08, "rtl_const_add_bits": 0.0, "rtl_dsp_add_bits": 0.0,
-    "rtl_shift_add_bits": 1.2, "rtl_lutmul_bits": 1.42, "rtl_select_luts": 0.91, "rtl_decode_luts": 0.64,
-    "rtl_rom_luts": 0.29, "rtl_mux_bits": 0.47, "rtl_cmp_bits": 0.0, "rtl_mux_dsp_bits": 0.86,
-    "rtl_table_bits": 1.0 / 64.0,
+    "rtl_add_bits": 0.91, "rtl_csa_bits": 1.07, "rtl_const_add_bits": 0.0, "rtl_dsp_add_bits": 0.0,
+    "rtl_shift_add_bits": 1.18, "rtl_lutmul_bits": 1.48, "rtl_select_luts": 0.0, "rtl_pmux_luts": 0.62,
+    "rtl_decode_luts": 0.59, "rtl_rom_luts": 0.56, "rtl_mux_bits": 0.46, "rtl_cmp_bits": 1.16,
+    "rtl_mux_dsp_bits": 0.9, "rtl_table_bits": 1.0 / 64.0,
 }
 
 #: layer kinds with a fixed feature slot; anything else counts as "Other"

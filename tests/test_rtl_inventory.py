@@ -8,7 +8,7 @@ import codegen
 from codegen.ir import Graph, Layer
 from codegen.rtl import plan_design
 from codegen.rtl.arith import csd
-from codegen.rtl.inventory import INVENTORY_KEYS, layer_inventory
+from codegen.rtl.inventory import INVENTORY_KEYS, layer_inventory, pmux_luts
 
 XC7 = "xc7z020clg400-1"  # the seed dataset's part (yosys packs DSP post-adders on 7-series parts only)
 CFG = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1, "Strategy": "Latency"}}
@@ -279,6 +279,19 @@ def test_time_multiplexed_layers_count_their_counter_decoders():
     reuse = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 6, "Strategy": "Resource"}}
     inv = _inventory(g, reuse)["fc"]
     assert 0 < inv["rtl_decode_luts"] <= 2 * 6  # two counters (cnt, pcnt) of 3 bits: one LUT per value
+
+
+def test_time_multiplexed_inputs_count_their_multiplexers_as_abc_builds_them():
+    """One output of 12 inputs: reuse 12 multiplexes all 12 inputs (8 bits) into one multiplier over 12 counter
+    values, a 4:1 tree of 4 LUTs per bit, which abc builds from yosys's $pmux at pmux_luts(12, 12) LUTs per bit;
+    reuse 1 has no multiplexer."""
+    k = np.random.default_rng(3).uniform(0.1, 1.0, (12, 1))
+    inv = {rf: _inventory(_dense(k, np.zeros(1)), {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": rf,
+                                                             "Strategy": "Resource"}})["fc"] for rf in (1, 12)}
+    assert inv[1]["rtl_pmux_luts"] == inv[1]["rtl_select_luts"] == 0
+    assert inv[12]["rtl_select_luts"] == 8 * 4
+    assert inv[12]["rtl_pmux_luts"] == round(8 * pmux_luts(12, 12)) == round(8 * 1.3 * 4)
+    assert pmux_luts(2, 128) < pmux_luts(8, 128) < pmux_luts(60, 128) < pmux_luts(120, 128) == pmux_luts(128, 128)
 
 
 def test_a_relu_counts_the_bits_its_cast_reads():

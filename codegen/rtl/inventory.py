@@ -49,7 +49,7 @@ from ..ir import Graph
 from .layers import NO_MODULE_KINDS, LayerModule
 from .netlist import Node
 
-__all__ = ["INVENTORY_KEYS", "layer_inventory", "mux_luts", "rom_luts", "packs_post_adders"]
+__all__ = ["INVENTORY_KEYS", "layer_inventory", "mux_luts", "pmux_luts", "rom_luts", "packs_post_adders"]
 
 #: per-layer counts (bits are summed widths; see the module docstring for how additions count)
 INVENTORY_KEYS: tuple[str, ...] = (
@@ -68,6 +68,9 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_select_luts",     # the same as trees of 4:1 multiplexers in LUT6s over the distinct operands (and 0
                            # when some counter values select none): width x tree size; none for a 2:1 one
                            # read only by LUT multipliers (it merges into their partial products)
+    "rtl_pmux_luts",       # the same multiplexers as abc builds them: yosys makes a case statement a $pmux of one
+                           # compare per case, and abc rebuilds that (see pmux_luts); for a K-operand multiplexer
+                           # over n counter values, up to two or three times the 4:1 tree's LUTs
     "rtl_decode_luts",     # counter decoders those multiplexers share: one compare (a LUT6 per 6 counter
                            # bits) per distinct (counter, value) a live multiplexer selects on
     "rtl_rom_bits",        # case-statement weight ROMs: output bits that vary between cases
@@ -148,6 +151,19 @@ def mux_luts(k: int) -> int:
         k = -(-k // 4)
         luts += k
     return luts
+
+
+def pmux_luts(k: int, n: int) -> float:
+    """LUT6 per bit of a k-operand case-statement multiplexer over an n-value counter, as yosys and abc build it:
+    about 0.8 per operand beyond the first, up to 1.3 times an n:1 multiplexer tree on the counter bits. Fitted to
+    single 2- and 8-bit multiplexers synthesized alone (yosys 0.23, xc7, -nowidelut), k = 2..120 operands in sorted
+    runs or in random order over n = 4..128 values: e.g. 9 LUT6 per bit for 8 operands in random order over 128
+    values, where the 4:1 tree of the 8 operands takes 3.
+
+        >>> [round(pmux_luts(k, n), 1) for k, n in ((2, 128), (8, 128), (60, 128), (8, 8))]
+        [0.8, 5.6, 47.2, 3.9]
+    """
+    return min(0.8 * (k - 1), 1.3 * mux_luts(n))
 
 
 def rom_luts(address_bits: int) -> int:
@@ -491,6 +507,7 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
                 sources = len({src for _, src in a["cases"]}) + (len(a["cases"]) < n_cases)  # + the default 0
                 if sources > 2 or reader_ops.get(nm) != {"lutmul"}:  # a 2:1 mux merges into a LUT multiplier
                     inv["rtl_select_luts"] += w * mux_luts(sources)
+                    inv["rtl_pmux_luts"] += round(w * pmux_luts(sources, n_cases))
         elif n.op == "romread":
             inv["rtl_table_bits"] += w * int(roms[a["rom"]]["depth"])
         elif n.op in ("mux", "max", "clamp"):
