@@ -99,9 +99,9 @@ def _fit_args(p):
                    help="comma-separated tree-depth grid searched by grouped CV (default 4,7)")
     p.add_argument("--huber-delta", type=float, default=0.0,
                    help="pseudo-Huber loss on log targets with this delta, e.g. 0.1 (default 0: squared error)")
-    p.add_argument("--kinds", default="global,per_layer,ridge",
+    p.add_argument("--kinds", default=None,
                    help="comma-separated candidate model kinds grouped CV chooses among, per target "
-                        "(default global,per_layer,ridge)")
+                        "(default global,per_layer,ridge: estimators.surrogate.MODEL_KINDS)")
 
 
 def _positive_ints(option: str, text: str, example: str) -> tuple[int, ...]:
@@ -138,7 +138,7 @@ def _fit(args) -> int:
         offsets = "rtl" if info.get("backend") == "yosys" else "default"
     rounds = _positive_ints("--rounds", args.rounds, "200,400,800")
     depths = _positive_ints("--depths", args.depths, "5,7")
-    kinds = tuple(k.strip() for k in str(args.kinds).split(",") if k.strip())
+    kinds = MODEL_KINDS if args.kinds is None else tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     if not kinds or set(kinds) - set(MODEL_KINDS):
         raise SystemExit(f"dse fit-surrogate: --kinds {args.kinds!r}: expected some of {', '.join(MODEL_KINDS)}")
     if args.huber_delta < 0:

@@ -209,7 +209,7 @@ class Surrogate(BaseEstimator):
         self.intervals_, self.cv_results_, self.cv_best_ = {}, {}, {}
         unknown = [k for k in self.model_kinds if k not in MODEL_KINDS]
         if unknown:
-            raise ValueError(f"unknown model kinds {unknown}; expected global, per_layer, ridge")
+            raise ValueError(f"unknown model kinds {unknown}; expected some of {', '.join(MODEL_KINDS)}")
         # (target, kind, hyperparameter): tree depth for xgboost, alpha for ridge
         jobs = [(tg, k, h) for tg in self.targets for k in self.model_kinds
                 for h in (self.ridge_alphas if k == "ridge" else self.max_depths)]

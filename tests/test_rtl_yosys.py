@@ -42,6 +42,11 @@ def _dense(tf, rng, n_in=16, n_out=8, zeros=0.0, name="fc"):
     return m
 
 
+def _design_facts(hm) -> dict[str, int]:
+    """The derived facts (csd_digits, rtl_*) of a converted model, summed over its layers."""
+    return {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+
+
 def _cfg(precision="ap_fixed<8,3>", reuse=1, strategy="Latency", accum=None):
     p = {"default": precision} if accum is None else {"default": precision, "accum": accum}
     return {"Model": {"Precision": precision if accum is None else p, "ReuseFactor": reuse, "Strategy": strategy}}
@@ -169,7 +174,6 @@ def test_killed_caller_leaves_no_tool_running(tmp_path):
     assert processes_of_job(str(tmp_path)) == []
 
 
-
 def test_a_tool_dies_with_its_wrapper_even_a_sigkilled_one(tmp_path):
     """loky kills a worker's process tree child by child with SIGKILL: a wrapper killed that way runs no handler,
     so the tool it forked must die by itself (PR_SET_PDEATHSIG on the tool); and an interrupted sweep kills what
@@ -250,7 +254,7 @@ def test_reuse_8_uses_fewer_dsps_and_has_ii_8(tf, rng, tmp_path):
         hm = codegen.convert(m, config=_cfg("ap_fixed<16,6>", reuse, "Resource"), output_dir=tmp_path / f"r{reuse}")
         out[reuse] = res = synthesize(hm, timeout=600, verify=(reuse == 8))
         assert res.status == "ok", res.error
-        facts[reuse] = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+        facts[reuse] = _design_facts(hm)
     _check_verified(out[8])
     assert out[1].ii == 1 and out[8].ii == 8
     assert out[8].dsp == 16 < out[1].dsp  # ceil(128 / 8) multipliers
@@ -282,7 +286,7 @@ def test_additions_the_inventory_gives_dsp_post_adders_make_no_carry_chains(tmp_
     res, facts = {}, {}
     for name, (g, cfg) in designs.items():
         hm = codegen.convert(g, config=cfg, output_dir=tmp_path / name, part="xc7z020clg400-1")
-        facts[name] = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+        facts[name] = _design_facts(hm)
         res[name] = synthesize(hm, timeout=600, verify=False)
         assert res[name].status == "ok", res[name].error
         assert res[name].dsp == facts[name]["rtl_dsp_mults"]
@@ -302,7 +306,7 @@ def test_a_layer_fed_only_constants_synthesizes_to_its_valid_bit(tmp_path):
 
     g = _mlp(np.zeros((2, 3)), np.array([[0.5], [0.25], [0.875]]), b1=np.array([0.0, 0.25, 0.5]))
     hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "dead", part="xc7z020clg400-1")
-    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    facts = _design_facts(hm)
     res = synthesize(hm, timeout=600, verify=False)
     assert res.status == "ok", res.error
     assert res.lut == 0 and res.ff == facts["rtl_reg_bits"] == 2
@@ -321,7 +325,7 @@ def test_identical_products_are_one_multiplier_in_yosys(tmp_path):
     for name, k in kernels.items():
         hm = codegen.convert(dense_graph(k, np.zeros(k.shape[1])), config=cfg, output_dir=tmp_path / name,
                              part="xc7z020clg400-1")
-        facts[name] = {k2: sum(f[k2] for f in codegen.layer_facts(hm.graph)) for k2 in codegen.DERIVED_FACT_KEYS}
+        facts[name] = _design_facts(hm)
         res[name] = synthesize(hm, timeout=600, verify=False)
         assert res[name].status == "ok", res[name].error
     assert facts["dup"]["rtl_lutmul_bits"] == facts["one"]["rtl_lutmul_bits"] < facts["two"]["rtl_lutmul_bits"]
@@ -335,7 +339,7 @@ def test_constant_additions_take_no_luts(tmp_path):
 
     g = dense_graph(np.array([[0.5, 0.0], [0.0, -0.25]]), np.array([0.5, 0.375]))
     hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "bias", part="xc7z020clg400-1")
-    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    facts = _design_facts(hm)
     res = synthesize(hm, timeout=600, verify=True)
     _check_verified(res)
     assert facts["rtl_const_add_bits"] > 0 and facts["rtl_add_bits"] == facts["rtl_csa_bits"] == 0
@@ -351,7 +355,7 @@ def test_a_variable_plus_two_constants_takes_no_luts(tmp_path):
     g = _mlp(np.array([[0.5, 0.0], [0.0, 0.0]]), np.array([[0.5], [0.75]]), b1=np.array([0.0, 0.25]))
     g["fc2"].weights["bias"] = np.array([0.375])
     hm = codegen.convert(g, config=_cfg(), output_dir=tmp_path / "fold", part="xc7z020clg400-1")
-    facts = {k: sum(f[k] for f in codegen.layer_facts(hm.graph)) for k in codegen.DERIVED_FACT_KEYS}
+    facts = _design_facts(hm)
     res = synthesize(hm, timeout=600, verify=True)
     _check_verified(res)
     assert facts["rtl_const_add_bits"] > 0 and facts["rtl_add_bits"] == facts["rtl_csa_bits"] == 0
