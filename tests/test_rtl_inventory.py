@@ -303,13 +303,15 @@ def test_a_relu_counts_the_bits_its_cast_reads():
                "LayerName": {"r": {"Precision": {"result": result}}}}
         return _inventory(g, cfg)["r"]
 
-    assert relu_inventory("ap_fixed<8,3>")["rtl_mux_bits"] == 4 * 8  # bits 5..12 of each input
-    assert relu_inventory("ap_fixed<8,3,AP_TRN,AP_SAT>")["rtl_mux_bits"] == 4 * (16 - 5)
+    wrap, sat = relu_inventory("ap_fixed<8,3>"), relu_inventory("ap_fixed<8,3,AP_TRN,AP_SAT>")
+    assert wrap["rtl_mux_bits"] == 4 * 8  # bits 5..12 of each input
+    assert sat["rtl_mux_bits"] == 4 * (16 - 5)
+    assert wrap["rtl_relu_cmp_bits"] == sat["rtl_relu_cmp_bits"] == 4 * 16  # x > 0 reads all of x
 
 
 def test_max_pooling_counts_its_comparisons_and_a_relu_none():
     """max(a, b) of two variables is a comparison (a carry chain over the operands) and a multiplexer; a ReLU
-    compares with a constant (the sign bit): no comparison counted."""
+    compares with a constant: ``x > 0`` is the sign and an OR of the other bits, counted apart."""
     cfg = {"Model": {"Precision": "ap_fixed<8,3>", "ReuseFactor": 1, "Strategy": "Latency"}}
     pool = Graph([Layer("x", "Input", [], (4, 2)),
                   Layer("mx", "Pooling1D", ["x"], (2, 2), attrs=dict(op="max", pool_size=(2,), strides=(2,)))])
@@ -317,4 +319,6 @@ def test_max_pooling_counts_its_comparisons_and_a_relu_none():
     assert inv["rtl_cmp_bits"] == 4 * 8  # 2 outputs x 2 channels, one 8-bit comparison each
     assert inv["rtl_mux_bits"] == 4 * 8
     relu = Graph([Layer("x", "Input", [], (4,)), Layer("r", "Activation", ["x"], (4,), attrs={"activation": "relu"})])
-    assert _inventory(relu, cfg)["r"]["rtl_cmp_bits"] == 0
+    inv = _inventory(relu, cfg)["r"]
+    assert (inv["rtl_cmp_bits"], inv["rtl_relu_cmp_bits"]) == (0, 4 * 8)
+    assert _inventory(pool, cfg)["mx"]["rtl_relu_cmp_bits"] == 0

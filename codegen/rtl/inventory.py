@@ -78,6 +78,8 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_table_bits",      # lookup tables (sigmoid, softmax...): width x depth per read
     "rtl_mux_bits",        # 2:1 multiplexers, comparisons, max and clamp: width (not those below)
     "rtl_cmp_bits",        # max of two variables (max pooling): the comparison's carry chain over the operands
+    "rtl_relu_cmp_bits",   # max of a variable and a constant (ReLU, ``x > 0 ? x : 0``): the comparison reads
+                           # every bit of the variable, however few bits of the result are read
     "rtl_mux_dsp_bits",    # 2:1 multiplexers read only by a DSP post-adder (an accumulator's first-cycle reset)
     "rtl_reg_bits",        # flip-flops: data registers, delay lines and control (not those below)
     "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis may move them into the DSP
@@ -514,8 +516,12 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
             inv["rtl_table_bits"] += w * int(roms[a["rom"]]["depth"])
         elif n.op in ("mux", "max", "clamp"):
             inv["rtl_mux_bits"] += w
-            if n.op == "max" and not any(names[r].op == "const" or r in const for r in _refs(n, names)):
-                inv["rtl_cmp_bits"] += max(names[a["a"]].width, names[a["b"]].width)
+            if n.op == "max":
+                var = [r for r in _refs(n, names) if names[r].op != "const" and r not in const]
+                if len(var) == 2:
+                    inv["rtl_cmp_bits"] += max(names[a["a"]].width, names[a["b"]].width)
+                elif var:
+                    inv["rtl_relu_cmp_bits"] += names[var[0]].width
         elif n.op == "reg":
             src = names.get(a.get("src"))
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
