@@ -108,10 +108,12 @@ OPTIONAL_FACTS: dict[str, float] = {"csd_digits": -1.0, **dict.fromkeys(RTL_FACT
 #: architecture splits). Max-pooling comparisons (rtl_cmp_bits) fit 1.16 per bit besides their multiplexer bits;
 #: a standalone max-pooling module of 135 12-bit max(a, b) made 135 CARRY4, 1,080 LUT6, 180 LUT5 and 1,620 LUT3
 #: (1.78 LUT6 per bit in all). A ReLU's comparison x > 0 reads every bit of x (rtl_relu_cmp_bits): the fit on 3,397
-#: designs gives it 0.17 per bit (about one LUT6 per 6 bits, the OR of them; its multiplexer becomes the flip-flops'
-#: synchronous reset) and refits the other costs within 0.02-0.2 of these; adding it alone took the held-out LUT
-#: sMAPE from 5.19 to 5.16% (mean of 5 splits; refitting the rest too: 5.24%). The surrogate corrects this prior
-#: multiplicatively (offsets="rtl").
+#: designs gives it 0.17 per bit and refits the other costs within 0.02-0.2 of these; adding it alone took the
+#: held-out LUT sMAPE from 5.19 to 5.16% (mean of 5 splits; refitting the rest too: 5.24%). It is a statistical
+#: feature, not a cost yosys follows design by design: in a 17-element 12-bit ReLU of a dataset design the
+#: multiplexer became the flip-flops' synchronous reset and the comparison 3 LUTs per element, but four ReLUs to
+#: 8 bits synthesized alone took 40 LUTs from an 8-bit input and 24 from a 16-bit one. The surrogate corrects
+#: this prior multiplicatively (offsets="rtl").
 RTL_LUT_COST: dict[str, float] = {
     "rtl_add_bits": 0.91, "rtl_csa_bits": 1.07, "rtl_const_add_bits": 0.0, "rtl_dsp_add_bits": 0.0,
     "rtl_shift_add_bits": 1.18, "rtl_lutmul_bits": 1.48, "rtl_select_luts": 0.0, "rtl_pmux_luts": 0.62,
