@@ -81,6 +81,9 @@ INVENTORY_KEYS: tuple[str, ...] = (
     "rtl_relu_cmp_bits",   # max of a variable and a constant (ReLU, ``x > 0 ? x : 0``): the comparison reads
                            # every bit of the variable, however few bits of the result are read
     "rtl_mux_dsp_bits",    # 2:1 multiplexers read only by a DSP post-adder (an accumulator's first-cycle reset)
+    "rtl_ctrl_luts",       # control logic as LUTs: a time-multiplexed layer's cycle counter, run and last flags
+                           # (2 x counter width + 1); the top level's input throttle (its width), on the first
+                           # layer with the design's II
     "rtl_reg_bits",        # flip-flops: data registers, delay lines and control (not those below)
     "rtl_dsp_reg_bits",    # registers right after a DSP multiplication (synthesis may move them into the DSP
                            # block: yosys does for most xc7 designs of the seed dataset)
@@ -447,6 +450,32 @@ def _constants(b: _Netlist, const_in: dict[int, set[int]], cw: int) -> set[str]:
     return const
 
 
+def _counter_functions(b: _Netlist, names: dict[str, Node], const: set[str]) -> set[str]:
+    """Names of the nodes of a time-multiplexed module whose value depends on its cycle counter only: weight
+    ROMs, multiplexers over constants and such nodes (the input elements a constant producer holds, read one per
+    cycle), and LUT arithmetic of them (a constant input element times a weight ROM). abc builds each bit of such
+    a value as a function of the counter's few bits: a ROM of the bits its readers take, whatever the arithmetic
+    before (DSP products stay DSPs: yosys maps them before abc sees the logic)."""
+    cf: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for n in b.nodes:
+            if n.name in const or n.name in cf:
+                continue
+            if n.op == "select":
+                ok = all(src in const or src in cf for _, src in n.args["cases"] if src in names)
+            elif n.op in _PURE and n.op != "mul":
+                refs = _refs(n, names)
+                ok = bool(refs) and all(r in const or r in cf for r in refs)
+            else:
+                ok = False
+            if ok:
+                cf.add(n.name)
+                changed = True
+    return cf
+
+
 def _counter_width(m: LayerModule) -> int:
     return int(m.control.get("cw", 1)) if m.control else 1  # the cycle counter's width (time-multiplexed layers)
 
@@ -467,10 +496,14 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
         stack.extend(_refs(names[nm], names))
     uses: dict[str, int] = {}
     reader_ops: dict[str, set[str]] = {}
+    cfun = _counter_functions(b, names, const) if m.control else set()
+    table = {s for s in seeds if s in cfun}  # counter functions read outside them: built as ROMs
     for nm in live:
         for r in _refs(names[nm], names):
             uses[r] = uses.get(r, 0) + 1
             reader_ops.setdefault(r, set()).add(names[nm].op)
+            if nm not in cfun and r in cfun:
+                table.add(r)
     inv = dict.fromkeys(INVENTORY_KEYS, 0)
     tz = _trailing_zeros(b, names)
     need, need_lo = _needed_bits(b, names, live)
@@ -486,6 +519,13 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
             w = need.get(nm, w)
         elif n.op in ("mux", "max"):  # a multiplexer bit per bit read
             w = max(need.get(nm, w) - min(need_lo.get(nm, 0), need.get(nm, w)), 1)
+        if nm in cfun and not _is_rom(n, names):
+            if nm in table:
+                inv["rtl_rom_bits"] += need.get(nm, w)
+                inv["rtl_rom_luts"] += need.get(nm, w) * rom_luts(cw)
+            continue
+        if nm in cfun and nm not in table:
+            continue
         if n.op == "port":
             k, idx = _port_element(n)
             reads.setdefault(k, set()).add(idx)
@@ -527,6 +567,8 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
     inv["rtl_mux_bits"] -= inv["rtl_mux_dsp_bits"]
     inv["rtl_decode_luts"] = len(decoded) * -(-cw // 6)
+    if m.template == "reuse.v.j2":  # cnt's increment and wrap, run and last: yosys builds 3 LUTs for a 1-bit cnt
+        inv["rtl_ctrl_luts"] = 2 * cw + 1
     inv["rtl_reg_bits"] += _control_bits(m)  # the valid chain runs through every module, live data or not
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
     return inv, reads
@@ -571,4 +613,7 @@ def layer_inventory(plan) -> dict[str, dict[str, int]]:
             if delay:  # the top level's delay line for this input (only the elements read survive)
                 inv["rtl_reg_bits"] += delay * len(idx) * g[layer.inputs[k]].result_type.width
         out[layer.name] = inv
+    if plan.ii > 1:  # the top level's input throttle (a down counter), counted on the first layer with that II
+        first = next(name for name, m in plan.modules.items() if m.ii == plan.ii)
+        out[first]["rtl_ctrl_luts"] += max(1, (plan.ii - 1).bit_length())
     return out
