@@ -44,7 +44,10 @@ BatchNormalization, 0 for layers without multiplications):
   sum weighted by :data:`RTL_LUT_COST`), and then the priors ``lut_rtl_est = rtl_lut_est``,
   ``ff_rtl_est = rtl_reg_bits``, ``latency_rtl_est = rtl_latency`` (summed over a design: its latency when
   the layers form a chain) and ``ii_rtl_est = rtl_ii`` (a design's: the largest); without them the priors
-  stay the estimates above (``cycles_est`` for both cycle counts).
+  stay the estimates above (``cycles_est`` for both cycle counts). ``lut_share_<fact>`` is the fraction of
+  the LUT prior each costed fact contributes (of the layer's prior in layer rows, of the design's in design
+  rows), so that a tree can correct a prior made mostly of multiplexers differently from one made of adders
+  (held-out LUT sMAPE 5.03 -> 4.87%, mean of 5 architecture splits).
 
 Facts in :data:`OPTIONAL_FACTS` may be absent (datasets made before they existed; ``dse dataset
 refresh-facts`` adds them). Layer rows also carry context relative to the matrix layers (``matrix_pos``, ``n_matrix_layers``,
@@ -448,8 +451,15 @@ def layer_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
         clock_period=t.clock_period[t.design],
         io_parallel=t.io_parallel[t.design],
     )
+    c.update(_lut_shares(c, c["rtl_lut_est"]))
     names = list(c)
     return np.column_stack([c[k] for k in names]), names
+
+
+def _lut_shares(c: Mapping[str, np.ndarray], prior: np.ndarray) -> dict[str, np.ndarray]:
+    """``lut_share_<fact>``: each costed RTL fact's part of the LUT prior ``prior`` (0 where the prior is < 1)."""
+    denom = np.maximum(prior, 1.0)
+    return {f"lut_share_{k}": cost * c[k] / denom for k, cost in RTL_LUT_COST.items() if cost > 0}
 
 
 def _group_sum(t: FactTable, x: np.ndarray) -> np.ndarray:
@@ -518,6 +528,7 @@ def design_feature_matrix(t: FactTable) -> tuple[np.ndarray, list[str]]:
               "out_reg_bits", "csd_terms", "shift_add_bits", "lut_mult_area", "dsp_units", "mux_in_bits", "acc_bits",
               "acc_mux_bits", *RTL_FACTS, "rtl_lut_est"):
         g[f"log_sum_{q}"] = np.log1p(g[f"sum_{q}"])
+    g.update(_lut_shares({k: g[f"sum_{k}"] for k in RTL_FACTS}, g["sum_rtl_lut_est"]))
     names = list(g)
     return np.column_stack([g[k] for k in names]), names
 

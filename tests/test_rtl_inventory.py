@@ -162,6 +162,29 @@ def test_features_use_the_inventory_when_present():
     assert without["lut_rtl_est"] != with_inv["lut_rtl_est"]
 
 
+def test_lut_shares_split_the_prior_by_fact():
+    """``lut_share_<fact>`` is each costed fact's part of the LUT prior, per layer row and per design."""
+    from estimators.features import RTL_LUT_COST, design_features, fact_table, layer_feature_matrix
+
+    base = dict(name="fc1", kind="Dense", n_in=16, n_out=8, out_pixels=1, params=136, nonzero_params=136,
+                weight_bits=8, weight_integer_bits=3, bias_bits=8, input_bits=8, input_integer_bits=3, result_bits=8,
+                result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
+                activation="linear")
+    fc1 = {**base, **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_lutmul_bits": 2048, "rtl_pmux_luts": 100}
+    fc2 = {**base, "name": "fc2", **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_add_bits": 300}
+    design = {"layers": [fc1, fc2]}
+    x, names = layer_feature_matrix(fact_table([design]))
+    row = dict(zip(names, x[0]))
+    mul, mux = RTL_LUT_COST["rtl_lutmul_bits"] * 2048, RTL_LUT_COST["rtl_pmux_luts"] * 100
+    assert row["lut_share_rtl_lutmul_bits"] == pytest.approx(mul / (mul + mux))
+    assert row["lut_share_rtl_add_bits"] == 0.0
+    assert sum(v for k, v in row.items() if k.startswith("lut_share_")) == pytest.approx(1.0)
+    g = design_features(design)
+    add = RTL_LUT_COST["rtl_add_bits"] * 300
+    assert g["lut_share_rtl_add_bits"] == pytest.approx(add / (mul + mux + add))
+    assert sum(v for k, v in g.items() if k.startswith("lut_share_")) == pytest.approx(1.0)
+
+
 def test_a_surrogate_trained_with_rtl_facts_flags_designs_without_them(tmp_path):
     from estimators.domain import TrainingDomain
     from estimators.features import fact_table
