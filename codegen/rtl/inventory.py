@@ -519,13 +519,13 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
             w = need.get(nm, w)
         elif n.op in ("mux", "max"):  # a multiplexer bit per bit read
             w = max(need.get(nm, w) - min(need_lo.get(nm, 0), need.get(nm, w)), 1)
-        if nm in cfun and not _is_rom(n, names):
-            if nm in table:
+        if nm in cfun:  # a function of the cycle counter: free inside such logic, a ROM where other logic reads it
+            if nm not in table:
+                continue
+            if not _is_rom(n, names):  # (a weight ROM is counted as one below)
                 inv["rtl_rom_bits"] += need.get(nm, w)
                 inv["rtl_rom_luts"] += need.get(nm, w) * rom_luts(cw)
-            continue
-        if nm in cfun and nm not in table:
-            continue
+                continue
         if n.op == "port":
             k, idx = _port_element(n)
             reads.setdefault(k, set()).add(idx)
