@@ -142,18 +142,21 @@ def test_facts_carry_the_inventory_or_minus_one(tmp_path):
     assert facts[1]["n_in"] == 12 and all(f[k] == -1 for f in facts for k in INVENTORY_KEYS)
 
 
+#: the converter's facts of a 16x8 Dense layer at reuse 4 (no rtl_* counts)
+FC1_FACTS = dict(name="fc1", kind="Dense", n_in=16, n_out=8, out_pixels=1, params=136, nonzero_params=136,
+                 weight_bits=8, weight_integer_bits=3, bias_bits=8, input_bits=8, input_integer_bits=3, result_bits=8,
+                 result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
+                 activation="linear")
+
+
 def test_features_use_the_inventory_when_present():
     from estimators.features import RTL_FACTS, RTL_LUT_COST, layer_features
 
     assert RTL_FACTS == INVENTORY_KEYS
-    base = dict(name="fc1", kind="Dense", n_in=16, n_out=8, out_pixels=1, params=136, nonzero_params=136,
-                weight_bits=8, weight_integer_bits=3, bias_bits=8, input_bits=8, input_integer_bits=3, result_bits=8,
-                result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
-                activation="linear")
-    without = layer_features(base)
+    without = layer_features(FC1_FACTS)
     inv = dict.fromkeys(INVENTORY_KEYS, 0) | {"rtl_lutmul_bits": 2048, "rtl_select_luts": 1000, "rtl_reg_bits": 700,
                                               "rtl_dsp_add_bits": 500}
-    with_inv = layer_features({**base, **inv})
+    with_inv = layer_features({**FC1_FACTS, **inv})
     assert without["rtl_known"] == 0.0 and with_inv["rtl_known"] == 1.0
     assert with_inv["ff_rtl_est"] == 700
     assert RTL_LUT_COST["rtl_dsp_add_bits"] == 0.0  # DSP post-adders take no LUTs
@@ -166,12 +169,8 @@ def test_lut_shares_split_the_prior_by_fact():
     """``lut_share_<fact>`` is each costed fact's part of the LUT prior, per layer row and per design."""
     from estimators.features import RTL_LUT_COST, design_features, fact_table, layer_feature_matrix
 
-    base = dict(name="fc1", kind="Dense", n_in=16, n_out=8, out_pixels=1, params=136, nonzero_params=136,
-                weight_bits=8, weight_integer_bits=3, bias_bits=8, input_bits=8, input_integer_bits=3, result_bits=8,
-                result_integer_bits=3, accum_bits=20, accum_integer_bits=8, reuse=4, strategy="resource",
-                activation="linear")
-    fc1 = {**base, **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_lutmul_bits": 2048, "rtl_pmux_luts": 100}
-    fc2 = {**base, "name": "fc2", **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_add_bits": 300}
+    fc1 = {**FC1_FACTS, **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_lutmul_bits": 2048, "rtl_pmux_luts": 100}
+    fc2 = {**FC1_FACTS, "name": "fc2", **dict.fromkeys(INVENTORY_KEYS, 0), "rtl_add_bits": 300}
     design = {"layers": [fc1, fc2]}
     x, names = layer_feature_matrix(fact_table([design]))
     row = dict(zip(names, x[0]))

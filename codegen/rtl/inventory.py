@@ -353,6 +353,12 @@ def _control_bits(m: LayerModule) -> int:
     return int(m.latency)  # the valid pipeline
 
 
+def _control_luts(m: LayerModule) -> int:
+    if m.template == "reuse.v.j2":  # cnt's increment and wrap, run and last: yosys builds 3 LUTs for a 1-bit cnt
+        return 2 * int(m.control["cw"]) + 1
+    return 0  # the valid pipeline is registers only
+
+
 @dataclass
 class _Netlist:
     """A module's nodes and registers after yosys ``opt_merge``: cells computing the same operation of the same
@@ -567,8 +573,7 @@ def _module_inventory(m: LayerModule, b: _Netlist, used: set[int], post_adders: 
             inv["rtl_dsp_reg_bits" if src is not None and src.op == "mul" else "rtl_reg_bits"] += w
     inv["rtl_mux_bits"] -= inv["rtl_mux_dsp_bits"]
     inv["rtl_decode_luts"] = len(decoded) * -(-cw // 6)
-    if m.template == "reuse.v.j2":  # cnt's increment and wrap, run and last: yosys builds 3 LUTs for a 1-bit cnt
-        inv["rtl_ctrl_luts"] = 2 * cw + 1
+    inv["rtl_ctrl_luts"] = _control_luts(m)
     inv["rtl_reg_bits"] += _control_bits(m)  # the valid chain runs through every module, live data or not
     inv["rtl_latency"], inv["rtl_ii"] = int(m.latency), int(m.ii)
     return inv, reads
